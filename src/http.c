@@ -1,0 +1,1011 @@
+/* http.c — the HTTP client primitive: http.request/get/head/post/put/patch/
+ * delete on libcurl's multi socket interface driven by the libuv loop (as in
+ * curl's docs/examples/multi-uv.c).  One process-wide multi handle, created at
+ * the first request, so its connection cache keeps connections alive across
+ * calls, tasks and runbooks; easy handles and their buffers are pooled. */
+#include "http.h"
+
+#include "task.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <uv.h>
+
+#ifndef TOCSIN_VERSION
+#define TOCSIN_VERSION "dev"
+#endif
+
+#define HTTP_USER_AGENT "tocsin/" TOCSIN_VERSION
+#define HTTP_DEFAULT_TIMEOUT 10.0
+#define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
+#define HTTP_MAX_REDIRS 10L
+/* Idle connections kept open for reuse.  curl's default (4 x the number of
+ * transfers in the multi at that moment) would drop most of them whenever a
+ * burst of requests is followed by a quieter period. */
+#define HTTP_MAX_CONNECTS 256L
+/* Finished requests kept for reuse (an easy handle, its buffers). */
+#define HTTP_POOL_MAX 256
+/* Buffers larger than this are freed instead of pooled. */
+#define HTTP_BUF_KEEP ((size_t)256 << 10)
+#define HTTP_METHOD_MAX 24
+
+typedef struct http_buf {
+    char *p;
+    size_t n, cap;
+} http_buf;
+
+typedef struct http_req {
+    CURL *easy;
+    tn_task *task;
+    struct curl_slist *headers;
+    http_buf body;             /* response body */
+    http_buf head;             /* header lines of the last response */
+    http_buf send;             /* request body: curl reads it in place (POSTFIELDS) */
+    size_t max_body;
+    int over_limit;
+    CURLcode result;
+    char method[HTTP_METHOD_MAX];
+    struct http_req *prev, *next; /* in flight (for shutdown), or the pool */
+    char errbuf[CURL_ERROR_SIZE];
+} http_req;
+
+/* One uv_poll per socket curl asks us to watch. */
+typedef struct http_sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+} http_sock;
+
+static CURLM *http_multi;
+static uv_timer_t http_timer;
+static http_req *http_inflight;
+static http_req *http_pool;
+static int http_npool;
+static http_buf http_url;      /* scratch: the URL being built */
+/* A push that raised (out of memory) leaves its request here; the next push
+ * or http_shutdown releases it. */
+static http_req *http_orphan;
+
+static const char http_res_mt_key = 'r';
+
+/* ---- buffers ----------------------------------------------------------- */
+
+static int buf_reserve(http_buf *b, size_t extra)
+{
+    if (b->n + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_add(http_buf *b, const char *s, size_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+    return 0;
+}
+
+static void buf_trim(http_buf *b)
+{
+    b->n = 0;
+    if (b->cap > HTTP_BUF_KEEP) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+}
+
+static void buf_free(http_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+/* ---- request pool ------------------------------------------------------ */
+
+static http_req *req_acquire(void)
+{
+    http_req *r = http_pool;
+    if (r) {
+        http_pool = r->next;
+        http_npool--;
+        r->next = NULL;
+        return r;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (!(r->easy = curl_easy_init())) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void req_destroy(http_req *r)
+{
+    curl_slist_free_all(r->headers);
+    curl_easy_cleanup(r->easy);
+    buf_free(&r->body);
+    buf_free(&r->head);
+    buf_free(&r->send);
+    free(r);
+}
+
+static void inflight_unlink(http_req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (http_inflight == r)
+        http_inflight = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
+/* Back to the pool; the handle keeps nothing of this request but the
+ * connections and caches curl_easy_reset leaves alone. */
+static void req_release(http_req *r)
+{
+    if (http_npool >= HTTP_POOL_MAX || !http_multi) {
+        req_destroy(r);
+        return;
+    }
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    r->task = NULL;
+    r->over_limit = 0;
+    r->result = CURLE_OK;
+    buf_trim(&r->body);
+    buf_trim(&r->head);
+    buf_trim(&r->send);
+    curl_easy_reset(r->easy);
+    r->prev = NULL;
+    r->next = http_pool;
+    http_pool = r;
+    http_npool++;
+}
+
+/* ---- libcurl <-> libuv (multi-uv.c) ------------------------------------ */
+
+static void check_done(void);
+
+static void sock_close_cb(uv_handle_t *h) { free(h->data); }
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    http_sock *s = p->data;
+    int flags = 0, running;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(http_multi, s->fd, flags, &running);
+    check_done();
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    int running;
+    (void)h;
+    curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done();
+}
+
+/* CURLMOPT_SOCKETFUNCTION: start, change or stop watching one socket. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    http_sock *s = socketp;
+    (void)easy;
+    (void)userp;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            /* Stop and close now, while fd still names this socket: libuv
+             * forgets the fd synchronously; only the memory waits. */
+            uv_poll_stop(&s->poll);
+            uv_close((uv_handle_t *)&s->poll, sock_close_cb);
+            curl_multi_assign(http_multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        if (!(s = malloc(sizeof *s)))
+            return -1;
+        if (uv_poll_init_socket(tn_loop(), &s->poll, fd) != 0) {
+            free(s);
+            return -1;
+        }
+        s->fd = fd;
+        s->poll.data = s;
+        curl_multi_assign(http_multi, fd, s);
+    }
+    int events = 0;
+    if (what & CURL_POLL_IN)
+        events |= UV_READABLE;
+    if (what & CURL_POLL_OUT)
+        events |= UV_WRITABLE;
+    return uv_poll_start(&s->poll, events, on_poll) == 0 ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl wants socket_action(TIMEOUT) in ms (-1: never). */
+static int on_timeout_change(CURLM *m, long ms, void *userp)
+{
+    (void)m;
+    (void)userp;
+    if (ms < 0)
+        uv_timer_stop(&http_timer);
+    else
+        uv_timer_start(&http_timer, on_timer, (uint64_t)ms, 0);
+    return 0;
+}
+
+static int push_response(lua_State *L, void *op);
+
+/* Hands finished transfers to their tasks; they resume from the scheduler. */
+static void check_done(void)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(http_multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = m->easy_handle;
+        CURLcode rc = m->data.result; /* m is invalid once the handle is removed */
+        http_req *r = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+        curl_multi_remove_handle(http_multi, easy);
+        r->result = rc;
+        inflight_unlink(r);
+        task_wake(r->task, push_response, r);
+    }
+}
+
+/* The task was canceled while its request was in flight (never called from
+ * inside a libcurl callback): removing the handle closes its connection if
+ * the transfer was midway, and no wake follows. */
+static void http_cancel(void *op)
+{
+    http_req *r = op;
+    curl_multi_remove_handle(http_multi, r->easy);
+    inflight_unlink(r);
+    req_release(r);
+}
+
+static int http_init(void)
+{
+    if (http_multi)
+        return 0;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    if (!(http_multi = curl_multi_init()))
+        return -1;
+    curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION, on_timeout_change);
+    curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTS);
+    uv_timer_init(tn_loop(), &http_timer);
+    return 0;
+}
+
+void http_shutdown(void)
+{
+    if (http_orphan) {
+        req_destroy(http_orphan);
+        http_orphan = NULL;
+    }
+    if (!http_multi)
+        goto out;
+    while (http_inflight) {
+        http_req *r = http_inflight;
+        inflight_unlink(r);
+        curl_multi_remove_handle(http_multi, r->easy);
+        req_destroy(r);
+    }
+    while (http_pool) {
+        http_req *r = http_pool;
+        http_pool = r->next;
+        req_destroy(r);
+    }
+    http_npool = 0;
+    curl_multi_cleanup(http_multi);
+    http_multi = NULL;
+    uv_timer_stop(&http_timer);
+    uv_close((uv_handle_t *)&http_timer, NULL);
+    curl_global_cleanup();
+out:
+    buf_free(&http_url);
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    http_req *r = ud;
+    size_t len = size * n;
+    if (r->body.n + len > r->max_body) {
+        r->over_limit = 1;
+        return 0; /* != len: curl stops with CURLE_WRITE_ERROR */
+    }
+    return buf_add(&r->body, p, len) == 0 ? len : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    http_req *r = ud;
+    size_t len = size * n;
+    /* A status line starts a new response (a redirect followed, a 100
+     * Continue): res.headers are those of the last one. */
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        r->head.n = 0;
+    return buf_add(&r->head, p, len) == 0 ? len : 0;
+}
+
+static int is_ows(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Pushes the header lines of h as {lower-case name = value}; a repeated
+ * header's values are joined with ", " (RFC 9110 5.3). */
+static void push_headers(lua_State *L, http_buf *h)
+{
+    lua_createtable(L, 0, 8);
+    char *p = h->p, *end = h->p + h->n;
+    while (p && p < end) {
+        char *eol = memchr(p, '\n', (size_t)(end - p));
+        char *line = p, *le = eol ? eol : end;
+        p = eol ? eol + 1 : end;
+        char *colon = memchr(line, ':', (size_t)(le - line));
+        if (!colon || colon == line || is_ows(*line))
+            continue; /* status line, blank line, obsolete folding */
+        char *ne = colon;
+        while (ne > line && is_ows(ne[-1]))
+            ne--;
+        for (char *c = line; c < ne; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c += 'a' - 'A';
+        char *v = colon + 1;
+        while (v < le && is_ows(*v))
+            v++;
+        while (le > v && is_ows(le[-1]))
+            le--;
+        lua_pushlstring(L, line, (size_t)(ne - line));
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, v, (size_t)(le - v));
+        } else {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, v, (size_t)(le - v));
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+    }
+}
+
+static const char *error_kind(CURLcode rc, int over_limit)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        return "connect";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "dns";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return "tls";
+    case CURLE_WRITE_ERROR:
+        return over_limit ? "limit" : "protocol";
+    default:
+        return "protocol";
+    }
+}
+
+/* The scheduler's hand-off: res, or nil, err.  L == NULL: the task was
+ * canceled after the transfer ended; only release. */
+static int push_response(lua_State *L, void *op)
+{
+    http_req *r = op;
+    if (http_orphan) {
+        req_release(http_orphan);
+        http_orphan = NULL;
+    }
+    if (!L) {
+        req_release(r);
+        return 0;
+    }
+    http_orphan = r; /* until every push below has succeeded */
+    char *url = NULL;
+    curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+    if (!url)
+        url = "";
+    if (r->result != CURLE_OK) {
+        const char *kind = error_kind(r->result, r->over_limit);
+        if (r->over_limit)
+            tn_err_fail(L, kind, "%s %s: the response body is larger than max_body (%d bytes)",
+                        r->method, url, (int)r->max_body);
+        else
+            tn_err_fail(L, kind, "%s %s failed: %s", r->method, url,
+                        r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+        http_orphan = NULL;
+        req_release(r);
+        return 2;
+    }
+    long status = 0;
+    curl_off_t us = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &us);
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    lua_pushboolean(L, status >= 200 && status < 300);
+    lua_setfield(L, -2, "ok");
+    push_headers(L, &r->head);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, r->body.p ? r->body.p : "", r->body.n);
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, (double)us / 1e6);
+    lua_setfield(L, -2, "time");
+    lua_pushstring(L, url);
+    lua_setfield(L, -2, "url");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &http_res_mt_key);
+    lua_setmetatable(L, -2);
+    http_orphan = NULL;
+    req_release(r);
+    return 1;
+}
+
+/* res:json() -> the decoded body; raises on invalid JSON. */
+static int res_json(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "body");
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (!s)
+        return luaL_error(L, "res:json(): the response has no body");
+    if (tn_json_decode(L, s, n) < 0)
+        return luaL_error(L, "res:json(): the body is not valid JSON: %s", lua_tostring(L, -1));
+    return 1;
+}
+
+/* ---- starting a request ------------------------------------------------ */
+
+/* RFC 3986 unreserved characters pass; everything else is %XX (as
+ * curl_easy_escape does). */
+static int url_escape(http_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (buf_reserve(b, n * 3) < 0)
+        return -1;
+    char *o = b->p + b->n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    b->n = (size_t)(o - b->p);
+    b->p[b->n] = '\0';
+    return 0;
+}
+
+typedef struct qkey {
+    const char *s;
+    size_t n;
+} qkey;
+
+static int qkey_cmp(const void *a, const void *b)
+{
+    const qkey *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* One "k=v" pair; v is the value on top of the stack (left there).  *sep
+ * is the separator to write first (0: none), '&' afterwards. */
+static int query_pair(lua_State *L, http_buf *b, const qkey *k, char *sep)
+{
+    const char *v;
+    size_t vn;
+    switch (lua_type(L, -1)) {
+    case LUA_TBOOLEAN:
+        v = lua_toboolean(L, -1) ? "true" : "false";
+        vn = strlen(v);
+        break;
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+        v = lua_tolstring(L, -1, &vn); /* a copy on the stack: converting it is safe */
+        break;
+    default:
+        return luaL_error(L, "http: query value for '%s' must be a string, number, boolean "
+                             "or an array of them", k->s);
+    }
+    if ((*sep && buf_add(b, sep, 1) < 0) || url_escape(b, k->s, k->n) < 0 ||
+        buf_add(b, "=", 1) < 0 || url_escape(b, v, vn) < 0)
+        return -1;
+    *sep = '&';
+    return 0;
+}
+
+/* Appends the query table at idx to the URL in b (keys sorted, so the same
+ * table always gives the same URL; an array value repeats its key).  Raises
+ * on a malformed table; -1 when out of memory. */
+static int url_add_query(lua_State *L, http_buf *b, int idx)
+{
+    qkey fixed[16], *keys = fixed;
+    size_t nk = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "http: query keys must be strings");
+        nk++;
+    }
+    if (nk > sizeof fixed / sizeof *fixed) /* collected by Lua, even if we raise */
+        keys = lua_newuserdatauv(L, nk * sizeof *keys, 0);
+    nk = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        /* The string stays alive: it is a key of the table at idx. */
+        keys[nk].s = lua_tolstring(L, -1, &keys[nk].n);
+        nk++;
+    }
+    qsort(keys, nk, sizeof *keys, qkey_cmp);
+    /* A fragment stays last: the query goes before it. */
+    char *hash = memchr(b->p, '#', b->n);
+    int has_frag = hash != NULL;
+    if (has_frag) {
+        lua_pushlstring(L, hash, b->n - (size_t)(hash - b->p));
+        b->n = (size_t)(hash - b->p);
+        b->p[b->n] = '\0';
+    }
+    char sep = memchr(b->p, '?', b->n) ? '&' : '?';
+    if (sep == '&' && (b->p[b->n - 1] == '?' || b->p[b->n - 1] == '&'))
+        sep = 0;
+    for (size_t i = 0; i < nk; i++) {
+        lua_pushlstring(L, keys[i].s, keys[i].n);
+        lua_rawget(L, idx);
+        if (lua_istable(L, -1)) {
+            lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
+            for (lua_Integer j = 1; j <= len; j++) {
+                lua_rawgeti(L, -1, j);
+                if (query_pair(L, b, &keys[i], &sep) < 0)
+                    return -1;
+                lua_pop(L, 1);
+            }
+        } else if (query_pair(L, b, &keys[i], &sep) < 0) {
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    if (has_frag) {
+        size_t fn;
+        const char *f = lua_tolstring(L, -1, &fn);
+        if (buf_add(b, f, fn) < 0)
+            return -1;
+        lua_pop(L, 1);
+    }
+    if (keys != fixed)
+        lua_pop(L, 1);
+    return 0;
+}
+
+static int has_crlf(const char *s, size_t n)
+{
+    return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL;
+}
+
+/* Adds the headers table at idx to r->headers; *has_ctype is set when one
+ * of them is Content-Type.  Raises on a malformed table. */
+static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype)
+{
+    char fixed[512];
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return luaL_error(L, "http: header names must be strings");
+        int t = lua_type(L, -1);
+        if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+            lua_pop(L, 1); /* false: leave the header out */
+            continue;
+        }
+        if (t != LUA_TSTRING && t != LUA_TNUMBER)
+            return luaL_error(L, "http: header '%s' must be a string or a number",
+                              lua_tostring(L, -2));
+        size_t kn, vn;
+        const char *k = lua_tolstring(L, -2, &kn);
+        lua_pushvalue(L, -1); /* convert a copy: the value stays as it is */
+        const char *v = lua_tolstring(L, -1, &vn);
+        if (kn == 0 || memchr(k, ':', kn) || has_crlf(k, kn) || has_crlf(v, vn))
+            return luaL_error(L, "http: malformed header '%s'", k);
+        if (kn == 12 && strncasecmp(k, "content-type", 12) == 0)
+            *has_ctype = 1;
+        size_t need = kn + vn + 3;
+        char *line = need <= sizeof fixed ? fixed : malloc(need);
+        if (!line)
+            return -1;
+        memcpy(line, k, kn);
+        if (vn == 0) {
+            line[kn] = ';'; /* curl's way to send a header with an empty value */
+            line[kn + 1] = '\0';
+        } else {
+            line[kn] = ':';
+            line[kn + 1] = ' ';
+            memcpy(line + kn + 2, v, vn);
+            line[kn + 2 + vn] = '\0';
+        }
+        struct curl_slist *l = curl_slist_append(r->headers, line);
+        if (line != fixed)
+            free(line);
+        if (!l)
+            return -1;
+        r->headers = l;
+        lua_pop(L, 2);
+    }
+    return 0;
+}
+
+/* A duration option: seconds as a number, or a string such as "2s". */
+static double opt_seconds(lua_State *L, int idx, const char *name, double def)
+{
+    double v = def;
+    if (!idx)
+        return def;
+    switch (lua_getfield(L, idx, name)) {
+    case LUA_TNIL:
+        break;
+    case LUA_TNUMBER:
+        v = lua_tonumber(L, -1);
+        break;
+    case LUA_TSTRING:
+        v = tn_parse_duration(lua_tostring(L, -1));
+        break;
+    default:
+        v = -1;
+    }
+    lua_pop(L, 1);
+    if (!(v >= 0))
+        luaL_error(L, "http: option '%s' must be a number of seconds or a duration", name);
+    return v;
+}
+
+static int opt_flag(lua_State *L, int idx, const char *name)
+{
+    if (!idx)
+        return 0;
+    lua_getfield(L, idx, name);
+    int v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The dry run's stand-in for a write: success-shaped, nothing sent. */
+static int push_dry_run(lua_State *L, tn_task *t, const char *method, const char *url)
+{
+    size_t ml = strlen(method), ul = strlen(url);
+    char *text = malloc(ml + ul + 2);
+    if (!text)
+        return luaL_error(L, "out of memory");
+    memcpy(text, method, ml);
+    text[ml] = ' ';
+    memcpy(text + ml + 1, url, ul + 1);
+    run_action(task_run(t), "http", text);
+    free(text);
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, 200);
+    lua_setfield(L, -2, "status");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "ok");
+    lua_newtable(L);
+    lua_setfield(L, -2, "headers");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, 0);
+    lua_setfield(L, -2, "time");
+    lua_pushstring(L, url);
+    lua_setfield(L, -2, "url");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "dry_run");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &http_res_mt_key);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+/* Starts method on the URL at url_idx.  body_idx: a positional body (0:
+ * none; else opts.body / opts.json apply), opts_idx: the options table (0:
+ * none).  A string body is sent as is; a table (or json.null) as JSON. */
+static int http_start(lua_State *L, const char *method, int url_idx, int body_idx, int opts_idx)
+{
+    tn_task *t = task_current(L);
+    size_t urln;
+    const char *url = luaL_checklstring(L, url_idx, &urln);
+    int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
+
+    /* The body: positional, or opts.json (any value), or opts.body (a string). */
+    const char *body = NULL;
+    size_t bodyn = 0;
+    int is_json = 0;
+    if (body_idx && lua_isnil(L, body_idx))
+        body_idx = 0;
+    if (!body_idx && opts_idx) {
+        if (lua_getfield(L, opts_idx, "json") != LUA_TNIL) {
+            body_idx = lua_gettop(L);
+            is_json = 1;
+        } else {
+            lua_pop(L, 1);
+            if (lua_getfield(L, opts_idx, "body") != LUA_TNIL) {
+                if (lua_type(L, -1) != LUA_TSTRING)
+                    return luaL_error(L, "http: option 'body' must be a string (use json= for a table)");
+                body_idx = lua_gettop(L);
+            } else {
+                lua_pop(L, 1);
+            }
+        }
+    }
+    if (body_idx) {
+        int bt = lua_type(L, body_idx);
+        if (bt == LUA_TSTRING && !is_json) {
+            body = lua_tolstring(L, body_idx, &bodyn);
+        } else if (is_json || bt == LUA_TTABLE || tn_is_null(L, body_idx)) {
+            tn_json_encode(L, body_idx);
+            body = lua_tolstring(L, -1, &bodyn);
+            is_json = 1;
+        } else {
+            return luaL_argerror(L, body_idx, "body must be a string or a table (sent as JSON)");
+        }
+    }
+
+    /* The URL with its query. */
+    http_url.n = 0;
+    if (buf_add(&http_url, url, urln) < 0)
+        return luaL_error(L, "out of memory");
+    if (opts_idx) {
+        int qt = lua_getfield(L, opts_idx, "query");
+        if (qt == LUA_TTABLE) {
+            if (url_add_query(L, &http_url, lua_gettop(L)) < 0)
+                return luaL_error(L, "out of memory");
+        } else if (qt != LUA_TNIL) {
+            return luaL_error(L, "http: option 'query' must be a table");
+        }
+        lua_pop(L, 1);
+    }
+
+    double timeout = opt_seconds(L, opts_idx, "timeout", HTTP_DEFAULT_TIMEOUT);
+    double ctimeout = opt_seconds(L, opts_idx, "connect_timeout", 0);
+    int follow = opt_flag(L, opts_idx, "follow");
+    int insecure = opt_flag(L, opts_idx, "insecure");
+    size_t max_body = HTTP_DEFAULT_MAX_BODY;
+    if (opts_idx) {
+        int mt = lua_getfield(L, opts_idx, "max_body");
+        if (mt == LUA_TNUMBER && lua_tonumber(L, -1) >= 0)
+            max_body = (size_t)lua_tonumber(L, -1);
+        else if (mt == LUA_TSTRING && tn_parse_size(lua_tostring(L, -1)) > 0)
+            max_body = (size_t)tn_parse_size(lua_tostring(L, -1));
+        else if (mt != LUA_TNIL)
+            return luaL_error(L, "http: option 'max_body' must be a size (bytes or \"16MiB\")");
+        lua_pop(L, 1);
+    }
+
+    /* Dry run: reads happen, writes don't. */
+    if (!is_get && !is_head && run_is_dry(task_run(t)))
+        return push_dry_run(L, t, method, http_url.p);
+
+    if (http_init() < 0)
+        return tn_err_fail(L, "protocol", "could not initialise libcurl");
+    if (http_orphan) {
+        req_release(http_orphan);
+        http_orphan = NULL;
+    }
+    http_req *r = req_acquire();
+    if (!r)
+        return luaL_error(L, "out of memory");
+    http_orphan = r; /* released at the next start or push if anything below raises */
+    snprintf(r->method, sizeof r->method, "%s", method);
+    r->max_body = max_body;
+    r->errbuf[0] = '\0';
+
+    int has_ctype = 0;
+    if (opts_idx) {
+        int ht = lua_getfield(L, opts_idx, "headers");
+        if (ht == LUA_TTABLE) {
+            if (add_headers(L, r, lua_gettop(L), &has_ctype) < 0)
+                goto nomem;
+        } else if (ht != LUA_TNIL) {
+            return luaL_error(L, "http: option 'headers' must be a table");
+        }
+        lua_pop(L, 1);
+    }
+    if (is_json && !has_ctype) {
+        struct curl_slist *l = curl_slist_append(r->headers, "Content-Type: application/json");
+        if (!l)
+            goto nomem;
+        r->headers = l;
+    }
+
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_URL, http_url.p);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000 + 0.5));
+    if (ctimeout > 0)
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctimeout * 1000 + 0.5));
+    if (follow) {
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
+    }
+    if (insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (r->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+
+    int is_post = strcmp(method, "POST") == 0;
+    if (is_head) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (!is_get && !is_post) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
+    /* PUT and PATCH without a body still say Content-Length: 0. */
+    if (body || is_post || !strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
+        r->send.n = 0;
+        if (buf_add(&r->send, body ? body : "", bodyn) < 0)
+            goto nomem;
+        if (is_get)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "GET");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodyn);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->send.p);
+    }
+
+    r->task = t;
+    http_orphan = NULL;
+    if (curl_multi_add_handle(http_multi, e) != CURLM_OK) {
+        req_release(r);
+        return tn_err_fail(L, "protocol", "%s %s: libcurl refused the request", method,
+                           http_url.p);
+    }
+    r->prev = NULL;
+    r->next = http_inflight;
+    if (http_inflight)
+        http_inflight->prev = r;
+    http_inflight = r;
+    return task_suspend(L, t, http_cancel, r);
+nomem:
+    return luaL_error(L, "out of memory"); /* r is http_orphan */
+}
+
+/* ---- the module -------------------------------------------------------- */
+
+/* The method in upper case; raises unless it is an HTTP token. */
+static const char *check_method(lua_State *L, int idx, char *buf)
+{
+    size_t n;
+    const char *m = luaL_checklstring(L, idx, &n);
+    if (n == 0 || n >= HTTP_METHOD_MAX)
+        luaL_argerror(L, idx, "not an HTTP method");
+    for (size_t i = 0; i < n; i++) {
+        char c = m[i];
+        if (c >= 'a' && c <= 'z')
+            c -= 'a' - 'A';
+        if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+            luaL_argerror(L, idx, "not an HTTP method");
+        buf[i] = c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Index of the options table at idx, or 0 when absent; raises otherwise. */
+static int opts_at(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    if (t == LUA_TNONE || t == LUA_TNIL)
+        return 0;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    return idx;
+}
+
+/* http.request{method=, url=, headers=, query=, body=, json=, timeout=, ...} */
+static int l_request(lua_State *L)
+{
+    char mbuf[HTTP_METHOD_MAX];
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    const char *method = "GET";
+    if (lua_getfield(L, 1, "method") != LUA_TNIL)
+        method = check_method(L, 2, mbuf);
+    if (lua_getfield(L, 1, "url") != LUA_TSTRING)
+        return luaL_error(L, "http.request: 'url' must be a string");
+    return http_start(L, method, 3, 0, 1);
+}
+
+/* http.get(url [,opts]) and the other body-less methods. */
+static int no_body(lua_State *L, const char *method)
+{
+    luaL_checkstring(L, 1);
+    int opts = opts_at(L, 2);
+    lua_settop(L, 2);
+    return http_start(L, method, 1, 0, opts);
+}
+
+/* http.post(url, body_or_table [,opts]) and the other methods with a body. */
+static int with_body(lua_State *L, const char *method)
+{
+    luaL_checkstring(L, 1);
+    int opts = opts_at(L, 3);
+    lua_settop(L, 3);
+    return http_start(L, method, 1, 2, opts);
+}
+
+static int l_get(lua_State *L) { return no_body(L, "GET"); }
+static int l_head(lua_State *L) { return no_body(L, "HEAD"); }
+static int l_delete(lua_State *L) { return no_body(L, "DELETE"); }
+static int l_post(lua_State *L) { return with_body(L, "POST"); }
+static int l_put(lua_State *L) { return with_body(L, "PUT"); }
+static int l_patch(lua_State *L) { return with_body(L, "PATCH"); }
+
+int luaopen_tn_http(lua_State *L)
+{
+    /* The metatable every response shares: res:json(). */
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, res_json);
+    lua_setfield(L, -2, "json");
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "http.response");
+    lua_setfield(L, -2, "__name");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &http_res_mt_key);
+
+    static const luaL_Reg fns[] = {
+        {"request", l_request}, {"get", l_get},       {"head", l_head},     {"post", l_post},
+        {"put", l_put},         {"patch", l_patch},   {"delete", l_delete}, {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}
