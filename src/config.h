@@ -1,0 +1,31 @@
+/* config.h — tocsin.lua: found (--config, $TOCSIN_CONFIG, ./tocsin.lua), run
+ * in a sandbox that has env and secret and no I/O, and read into settings. */
+#ifndef TOCSIN_CONFIG_H
+#define TOCSIN_CONFIG_H
+
+#include "engine.h"
+
+typedef struct tn_config {
+    tn_state *st;            /* the config's own Lua state (NULL without a file) */
+    int ref;                 /* the table it returned */
+    char *path;              /* NULL when running on defaults */
+    char **runbook_dirs;     /* NULL-terminated, absolute or relative to cwd */
+    char **lib_paths;        /* NULL-terminated */
+    double cpu_limit;
+    uint64_t mem_limit;
+    tn_settings settings;
+} tn_config;
+
+/* path: --config value or NULL. Returns 0, or -1 with a message in err. */
+int config_load(tn_config *c, const char *path, char *err, size_t errlen);
+void config_free(tn_config *c);
+/* Adds a folder to the require path (kept if not already there). */
+void config_add_lib_path(tn_config *c, const char *dir);
+/* Pushes a copy of config.params (or an empty table) onto L. */
+void config_push_params(tn_config *c, lua_State *L);
+
+/* Copies a plain value (nil, boolean, number, string, json.null, tables of
+ * those) from one Lua state to another; functions and userdata become nil. */
+void tn_copy_value(lua_State *from, int idx, lua_State *to, int depth);
+
+#endif

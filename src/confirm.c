@@ -1,0 +1,217 @@
+/* confirm.c — operator approvals on the terminal: one question at a time,
+ * read from stdin without blocking the loop; --yes answers every question;
+ * with no terminal (or on timeout) the default answer is taken. */
+#include "confirm.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "output.h"
+#include "redact.h"
+#include "run.h"
+#include "util.h"
+
+typedef struct prompt {
+    tn_task *task;
+    char *question;
+    int def, answer;
+    int timed;
+    uv_timer_t timer;
+    struct prompt *next;
+} prompt;
+
+static uv_tty_t tty;
+static int tty_ready, reading;
+static prompt *queue;
+static char line[512];
+static size_t linelen;
+
+static void ask(prompt *p)
+{
+    char *q = redact_dup(p->question, strlen(p->question), NULL);
+    fprintf(stderr, "\r\033[K? %s [%s] ", q ? q : "", p->def ? "Y/n" : "y/N");
+    fflush(stderr);
+    free(q);
+}
+
+static void prompt_free_cb(uv_handle_t *h)
+{
+    prompt *p = h->data;
+    free(p->question);
+    free(p);
+}
+
+static void prompt_free(prompt *p)
+{
+    if (p->timed) {
+        uv_timer_stop(&p->timer);
+        uv_close((uv_handle_t *)&p->timer, prompt_free_cb);
+    } else {
+        free(p->question);
+        free(p);
+    }
+}
+
+static int prompt_push(lua_State *L, void *op)
+{
+    prompt *p = op;
+    if (L)
+        lua_pushboolean(L, p->answer);
+    prompt_free(p);
+    return L ? 1 : 0;
+}
+
+static void unqueue(prompt *p)
+{
+    for (prompt **pp = &queue; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    static char chunk[256];
+    (void)h;
+    (void)sz;
+    *b = uv_buf_init(chunk, sizeof chunk);
+}
+
+static void stop_reading_if_idle(void)
+{
+    if (!queue && reading) {
+        uv_read_stop((uv_stream_t *)&tty);
+        reading = 0;
+    } else if (queue) {
+        ask(queue);
+    }
+}
+
+static void answer(prompt *p, int yes)
+{
+    unqueue(p);
+    p->answer = yes;
+    if (p->timed)
+        uv_timer_stop(&p->timer);
+    task_wake(p->task, prompt_push, p);
+    stop_reading_if_idle();
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    (void)s;
+    if (n < 0) { /* EOF: nobody will answer; defaults for all */
+        while (queue) {
+            fprintf(stderr, "(no input: %s)\n", queue->def ? "yes" : "no");
+            answer(queue, queue->def);
+        }
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        char c = b->base[i];
+        if (c != '\n') {
+            if (linelen < sizeof line - 1)
+                line[linelen++] = c;
+            continue;
+        }
+        line[linelen] = 0;
+        char *w = line;
+        while (*w == ' ' || *w == '\t' || *w == '\r')
+            w++;
+        char *e = w + strlen(w);
+        while (e > w && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\t'))
+            *--e = 0;
+        linelen = 0;
+        if (!queue)
+            continue;
+        if (!*w)
+            answer(queue, queue->def);
+        else if (!strcasecmp(w, "y") || !strcasecmp(w, "yes") || !strcasecmp(w, "s") ||
+                 !strcasecmp(w, "sim"))
+            answer(queue, 1);
+        else if (!strcasecmp(w, "n") || !strcasecmp(w, "no") || !strcasecmp(w, "nao") ||
+                 !strcasecmp(w, "não"))
+            answer(queue, 0);
+        else
+            ask(queue);
+    }
+}
+
+static void timeout_cb(uv_timer_t *h)
+{
+    prompt *p = h->data;
+    fprintf(stderr, "(no answer in time: %s)\n", p->def ? "yes" : "no");
+    answer(p, p->def);
+}
+
+static void confirm_cancel(void *op)
+{
+    prompt *p = op;
+    unqueue(p);
+    prompt_free(p);
+    stop_reading_if_idle();
+}
+
+int tn_lua_confirm(lua_State *L)
+{
+    const char *q = luaL_checkstring(L, 1);
+    int def = tn_opt_bool(L, 2, "default", 0);
+    double timeout = tn_opt_number(L, 2, "timeout", -1);
+    tn_task *t = task_current(L);
+    tn_run *r = task_run(t);
+    if (r->assume_yes) {
+        out_log(r, "info", q, "answer", "yes (--yes)");
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (!isatty(0)) {
+        out_log(r, "warn", q, "answer", def ? "yes (default: no terminal)"
+                                            : "no (default: no terminal; pass --yes to approve)");
+        lua_pushboolean(L, def);
+        return 1;
+    }
+    if (!tty_ready) {
+        if (uv_tty_init(tn_loop(), &tty, 0, 1) != 0)
+            return luaL_error(L, "confirm: cannot read the terminal");
+        tty_ready = 1;
+    }
+    prompt *p = calloc(1, sizeof *p);
+    if (!p || !(p->question = strdup(q))) {
+        free(p);
+        return luaL_error(L, "out of memory");
+    }
+    p->task = t;
+    p->def = def;
+    if (timeout >= 0) {
+        p->timed = 1;
+        uv_timer_init(tn_loop(), &p->timer);
+        p->timer.data = p;
+        uv_timer_start(&p->timer, timeout_cb, (uint64_t)(timeout * 1000), 0);
+    }
+    prompt **pp = &queue;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = p;
+    if (queue == p)
+        ask(p);
+    if (!reading) {
+        uv_read_start((uv_stream_t *)&tty, alloc_cb, read_cb);
+        reading = 1;
+    }
+    return task_suspend(L, t, confirm_cancel, p);
+}
+
+void confirm_shutdown(void)
+{
+    if (tty_ready) {
+        if (reading)
+            uv_read_stop((uv_stream_t *)&tty);
+        uv_close((uv_handle_t *)&tty, NULL);
+        tty_ready = 0;
+    }
+}

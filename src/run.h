@@ -1,0 +1,59 @@
+/* run.h — a run: one execution of a runbook (or ad-hoc script) in a state, the
+ * tree of tasks it spawns, its CPU budget, and how it ended. */
+#ifndef TOCSIN_RUN_H
+#define TOCSIN_RUN_H
+
+#include <stdint.h>
+
+#include "engine.h"
+#include "task.h"
+
+typedef struct tn_run_opts {
+    int dry_run;
+    int assume_yes;
+    const char *id;             /* run id shown in events; generated when NULL */
+    tn_out *out;                /* where steps, logs and prints go */
+    void (*on_done)(tn_run *r, void *ud);
+    void *ud;
+} tn_run_opts;
+
+struct tn_run {
+    tn_state *st;
+    tn_task *root;
+    tn_task *tasks;             /* live tasks of the run (doubly linked) */
+    uint64_t cpu_ns, cpu_limit_ns;
+    int cpu_exceeded;
+    int dry_run, assume_yes;
+    char id[40];
+    tn_out *out;
+    uint64_t started_ns, ended_ns;
+    int done;
+    int ok;                     /* root returned normally and not `false`/`nil, err` */
+    int limit;                  /* failed on the CPU or memory limit */
+    int canceled;
+    char *error;                /* "file:line: message\nstack traceback:..." when failed */
+    int next_step;              /* step ids */
+    int step_depth;
+    int steps_failed;
+    char **actions;             /* dry run: actions that would have been taken */
+    int nactions;
+    void (*on_done)(tn_run *r, void *ud);
+    void *ud;
+};
+
+/* Starts a run: the function and nargs arguments on top of st->L's stack
+ * become its root task (popped). The task starts at the next loop turn. */
+tn_run *run_start(tn_state *st, int nargs, const tn_run_opts *o);
+/* Cancels every task of the run; on_done follows. */
+void run_cancel(tn_run *r);
+void run_free(tn_run *r);
+
+/* Lua functions of the `task` module and the scheduler's internals. */
+int luaopen_tn_task(lua_State *L);
+void task_cancel(tn_task *t);
+
+/* The lightuserdata a primitive's yield carries, so the prelude's coroutine
+ * wrappers can tell scheduler yields from a runbook's own. */
+extern char task_suspend_token;
+
+#endif

@@ -1,0 +1,687 @@
+/* task.c — the scheduler: tasks (one coroutine each), the ready queue that
+ * resumes them outside library callbacks, runs (trees of tasks with a CPU
+ * budget), and the `task` module (spawn, wait, cancel). */
+#include "task.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "output.h"
+#include "run.h"
+#include "util.h"
+
+char task_suspend_token;
+
+enum { T_NEW, T_RUNNING, T_SUSPENDED, T_QUEUED, T_DONE };
+enum { OUT_NONE, OUT_OK, OUT_ERROR, OUT_CANCELED, OUT_MEMLIMIT };
+
+typedef struct waiter waiter;
+
+struct tn_task {
+    lua_State *co;
+    int co_ref;               /* anchors the thread (kept after the end: it holds the results) */
+    int self_ref;             /* anchors the userdata while the task is alive */
+    tn_run *run;
+    tn_task *parent;
+    tn_task *run_prev, *run_next;
+    tn_task *q_prev, *q_next;
+    int status;
+    tn_cancel_fn cancel;
+    void *op;
+    tn_push_fn push;
+    int nargs;                /* before the first resume: arguments on co's stack */
+    int started;
+    int outcome;
+    int cancel_requested;     /* cancelled while its Lua code was running */
+    int res_base, nres;       /* results on co's stack (OUT_OK), error value at res_base (OUT_ERROR) */
+    waiter *waiters;
+};
+
+static const char task_mt[] = "tocsin.task";
+
+/* ---- the ready queue --------------------------------------------------- */
+
+static uv_loop_t *loop;
+static uv_idle_t idle;
+static tn_task *q_head, *q_tail;
+
+uv_loop_t *tn_loop(void)
+{
+    if (!loop)
+        loop = uv_default_loop();
+    return loop;
+}
+
+static void drain(uv_idle_t *h);
+
+static void enqueue(tn_task *t)
+{
+    t->status = T_QUEUED;
+    t->q_next = NULL;
+    t->q_prev = q_tail;
+    if (q_tail)
+        q_tail->q_next = t;
+    else
+        q_head = t;
+    q_tail = t;
+    if (!uv_is_active((uv_handle_t *)&idle)) {
+        if (!idle.loop)
+            uv_idle_init(tn_loop(), &idle);
+        uv_idle_start(&idle, drain);
+    }
+}
+
+static void dequeue(tn_task *t)
+{
+    if (t->q_prev)
+        t->q_prev->q_next = t->q_next;
+    else
+        q_head = t->q_next;
+    if (t->q_next)
+        t->q_next->q_prev = t->q_prev;
+    else
+        q_tail = t->q_prev;
+    t->q_prev = t->q_next = NULL;
+}
+
+/* ---- bridge ------------------------------------------------------------ */
+
+tn_state *engine_state_of(lua_State *L) { return *(tn_state **)lua_getextraspace(L); }
+
+tn_task *task_current(lua_State *L)
+{
+    tn_state *st = engine_state_of(L);
+    if (!st->current)
+        luaL_error(L, "this primitive performs I/O and cannot run while a runbook file is "
+                      "loaded; call it from run(ctx)");
+    return st->current;
+}
+
+int task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
+{
+    if (t->status == T_RUNNING) {
+        t->status = T_SUSPENDED;
+        t->cancel = cancel;
+        t->op = op;
+    }
+    /* else the operation already completed (task_wake ran): just yield. */
+    lua_pushlightuserdata(L, &task_suspend_token);
+    return lua_yield(L, 1);
+}
+
+void task_wake(tn_task *t, tn_push_fn push, void *op)
+{
+    t->cancel = NULL;
+    t->push = push;
+    t->op = op;
+    enqueue(t);
+}
+
+tn_run *task_run(tn_task *t) { return t->run; }
+int run_is_dry(const tn_run *r) { return r->dry_run; }
+
+void run_action(tn_run *r, const char *what, const char *text)
+{
+    char **a = realloc(r->actions, (r->nactions + 1) * sizeof *a);
+    if (a) {
+        r->actions = a;
+        size_t n = strlen(what) + strlen(text) + 3;
+        if ((a[r->nactions] = malloc(n)))
+            snprintf(a[r->nactions++], n, "%s: %s", what, text);
+    }
+    out_action(r, what, text);
+}
+
+/* ---- finishing --------------------------------------------------------- */
+
+struct waiter {
+    tn_task *task;            /* who waits */
+    tn_task *target;          /* for whom */
+    waiter *next;
+    uv_timer_t timer;
+    int timed;
+    int timed_out;
+};
+
+static void run_finish(tn_run *r);
+static void waiter_wake_all(tn_task *t);
+
+static void run_unlink(tn_task *t)
+{
+    tn_run *r = t->run;
+    if (t->run_prev)
+        t->run_prev->run_next = t->run_next;
+    else if (r->tasks == t)
+        r->tasks = t->run_next;
+    if (t->run_next)
+        t->run_next->run_prev = t->run_prev;
+    t->run_prev = t->run_next = NULL;
+}
+
+/* Protected helpers run on the state's main thread, which is idle whenever the
+ * scheduler runs: an allocation failure there is an error, never a panic. */
+static int traceback_fn(lua_State *L)
+{
+    lua_State *co = lua_touserdata(L, 1);
+    const char *msg = lua_tostring(L, 2);
+    luaL_traceback(L, co, msg, 0);
+    return 1;
+}
+
+static char *error_text(tn_task *t, int memlimit)
+{
+    tn_state *st = t->run->st;
+    lua_State *M = st->L, *co = t->co;
+    char buf[256];
+    const char *msg;
+    if (memlimit) {
+        snprintf(buf, sizeof buf, "limit: memory limit of %zu MiB exceeded in runbook %s",
+                 st->mem_limit >> 20, st->name);
+        msg = buf;
+        return strdup(msg);
+    }
+    int top = lua_gettop(M);
+    lua_pushcfunction(M, traceback_fn);
+    lua_pushlightuserdata(M, co);
+    /* tostring() of the error value (err tables have __tostring). */
+    lua_pushvalue(co, -1);
+    lua_xmove(co, M, 1);
+    msg = luaL_tolstring(M, -1, NULL);
+    lua_replace(M, -2);
+    char *out = NULL;
+    if (lua_pcall(M, 2, 1, 0) == LUA_OK)
+        out = strdup(lua_tostring(M, -1));
+    else
+        out = strdup("error (no memory left to describe it)");
+    lua_settop(M, top);
+    return out;
+}
+
+static void task_end(tn_task *t, int outcome)
+{
+    tn_run *r = t->run;
+    t->outcome = outcome;
+    t->status = T_DONE;
+    run_unlink(t);
+    if (t == r->root) {
+        r->ok = outcome == OUT_OK;
+        if (outcome == OUT_OK && t->nres > 0) {
+            /* `return false` or `return nil, err` from run() is a failure too. */
+            lua_State *co = t->co;
+            int first = t->res_base + 1;
+            if (lua_type(co, first) == LUA_TBOOLEAN && !lua_toboolean(co, first))
+                r->ok = 0;
+            else if (lua_isnil(co, first) && t->nres >= 2) {
+                r->ok = 0;
+                lua_State *M = r->st->L;
+                lua_pushvalue(co, first + 1);
+                lua_xmove(co, M, 1);
+                r->error = strdup(luaL_tolstring(M, -1, NULL));
+                lua_pop(M, 2);
+            }
+        }
+        if (outcome == OUT_CANCELED)
+            r->canceled = 1;
+    }
+    waiter_wake_all(t);
+    luaL_unref(t->co, LUA_REGISTRYINDEX, t->self_ref);
+    t->self_ref = LUA_NOREF;
+    if (t == r->root) {
+        /* Whatever the root left running ends with it. */
+        for (tn_task *c = r->tasks, *next; c; c = next) {
+            next = c->run_next;
+            if (c->status == T_RUNNING) {
+                c->cancel_requested = 1;
+            } else {
+                task_cancel(c);
+                next = r->tasks;
+            }
+        }
+    }
+    if (r->root->status == T_DONE && !r->tasks && !r->done)
+        run_finish(r);
+}
+
+/* A task ran to its end (rc from lua_resume). */
+static void task_finished(tn_task *t, int rc, int nres)
+{
+    tn_run *r = t->run;
+    tn_state *st = r->st;
+    lua_State *co = t->co;
+    if (rc == LUA_OK) {
+        t->nres = nres;
+        t->res_base = lua_gettop(co) - nres;
+        task_end(t, OUT_OK);
+        return;
+    }
+    int memlimit = rc == LUA_ERRMEM || st->mem_exceeded;
+    st->mem_exceeded = 0;
+    if (lua_istable(co, -1)) {
+        lua_getfield(co, -1, "kind");
+        if (lua_isstring(co, -1) && !strcmp(lua_tostring(co, -1), "limit"))
+            r->limit = 1;
+        lua_pop(co, 1);
+    }
+    if (memlimit)
+        r->limit = 1;
+    if (t == r->root && !r->error)
+        r->error = error_text(t, memlimit);
+    else if (!t->waiters) {
+        char *e = error_text(t, memlimit);
+        if (e) {
+            out_log(r, "debug", "a spawned task failed (nobody waits for it yet)", "error", e);
+            free(e);
+        }
+    }
+    lua_resetthread(co); /* closes to-be-closed variables; the error stays at index 1 */
+    t->res_base = 0;
+    t->nres = 1;
+    task_end(t, memlimit ? OUT_MEMLIMIT : OUT_ERROR);
+}
+
+void task_cancel(tn_task *t)
+{
+    if (t->status == T_DONE)
+        return;
+    if (t->status == T_RUNNING) {
+        /* Its Lua code is on the C stack: cancel it when it yields. */
+        t->cancel_requested = 1;
+        return;
+    }
+    /* Children first: what a task started ends with it. */
+    tn_run *r = t->run;
+    for (tn_task *c = r->tasks, *next; c; c = next) {
+        next = c->run_next;
+        if (c->parent == t && c->status != T_DONE && !c->cancel_requested) {
+            task_cancel(c);
+            next = r->tasks; /* the list changed under us: start over */
+        }
+    }
+    switch (t->status) {
+    case T_SUSPENDED:
+        if (t->cancel)
+            t->cancel(t->op);
+        break;
+    case T_QUEUED:
+        dequeue(t);
+        if (t->push)
+            t->push(NULL, t->op);
+        break;
+    default:
+        break;
+    }
+    t->cancel = NULL;
+    t->push = NULL;
+    t->op = NULL;
+    lua_resetthread(t->co);
+    t->res_base = lua_gettop(t->co);
+    t->nres = 0;
+    task_end(t, OUT_CANCELED);
+}
+
+/* ---- resuming ---------------------------------------------------------- */
+
+static int push_trampoline(lua_State *M)
+{
+    tn_task *t = lua_touserdata(M, 1);
+    tn_push_fn push = t->push;
+    void *op = t->op;
+    t->push = NULL;
+    t->op = NULL;
+    lua_settop(M, 0);
+    return push(M, op);
+}
+
+static void task_step(tn_task *t)
+{
+    tn_run *r = t->run;
+    tn_state *st = r->st;
+    lua_State *co = t->co, *M = st->L;
+    int nargs = 0;
+    if (!t->started) {
+        t->started = 1;
+        nargs = t->nargs;
+    } else if (t->push) {
+        int top = lua_gettop(M);
+        lua_pushcfunction(M, push_trampoline);
+        lua_pushlightuserdata(M, t);
+        if (lua_pcall(M, 1, LUA_MULTRET, 0) != LUA_OK) {
+            lua_settop(M, top);
+            st->mem_exceeded = 0;
+            lua_pushnil(M);
+            lua_pushliteral(M, "out of memory while delivering a result");
+        }
+        nargs = lua_gettop(M) - top;
+        if (!lua_checkstack(co, nargs + LUA_MINSTACK)) {
+            lua_settop(M, top);
+            nargs = 0;
+        } else {
+            lua_xmove(M, co, nargs);
+        }
+    }
+    t->status = T_RUNNING;
+    st->current = t;
+    st->slice_start = uv_hrtime();
+    int nres = 0;
+    int rc = lua_resume(co, NULL, nargs, &nres);
+    r->cpu_ns += uv_hrtime() - st->slice_start;
+    st->current = NULL;
+    if (rc == LUA_YIELD) {
+        lua_pop(co, nres);
+        if (t->status == T_RUNNING) {
+            /* The runbook's own coroutine.yield at a task's top level: a
+             * cooperative yield; resume it at the next turn with no values. */
+            t->push = NULL;
+            enqueue(t);
+        }
+        if (t->cancel_requested)
+            task_cancel(t);
+        return;
+    }
+    task_finished(t, rc, nres);
+}
+
+static void drain(uv_idle_t *h)
+{
+    /* Only what is queued now: tasks woken meanwhile wait for the next turn,
+     * so I/O completions are polled between batches. */
+    tn_task *last = q_tail;
+    while (q_head) {
+        tn_task *t = q_head;
+        dequeue(t);
+        task_step(t);
+        if (t == last)
+            break;
+    }
+    if (!q_head)
+        uv_idle_stop(h);
+}
+
+/* ---- tasks from Lua ---------------------------------------------------- */
+
+static tn_task *task_new(lua_State *L, tn_run *r, tn_task *parent, int nargs)
+{
+    /* Stack of L: fn, args... (nargs). Leaves the task userdata on L. */
+    tn_task *t = lua_newuserdatauv(L, sizeof *t, 0);
+    memset(t, 0, sizeof *t);
+    luaL_setmetatable(L, task_mt);
+    t->run = r;
+    t->parent = parent;
+    t->status = T_NEW;
+    t->co_ref = t->self_ref = LUA_NOREF;
+    lua_pushvalue(L, -1);
+    t->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->co = lua_newthread(L);
+    t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rotate(L, -(nargs + 2), 1); /* userdata below fn and args */
+    lua_xmove(L, t->co, nargs + 1);
+    t->nargs = nargs;
+    t->run_next = r->tasks;
+    if (r->tasks)
+        r->tasks->run_prev = t;
+    r->tasks = t;
+    enqueue(t);
+    return t;
+}
+
+static int task_gc(lua_State *L)
+{
+    tn_task *t = luaL_checkudata(L, 1, task_mt);
+    if (t->co_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, t->co_ref);
+        t->co_ref = LUA_NOREF;
+    }
+    return 0;
+}
+
+/* task.spawn(fn, ...) -> t */
+static int l_spawn(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    tn_task *cur = task_current(L);
+    task_new(L, cur->run, cur, lua_gettop(L) - 1);
+    return 1;
+}
+
+static void push_outcome(lua_State *L, tn_task *t)
+{
+    lua_State *co = t->co;
+    switch (t->outcome) {
+    case OUT_OK:
+        lua_pushboolean(L, 1);
+        luaL_checkstack(L, t->nres, "too many results");
+        for (int i = 1; i <= t->nres; i++)
+            lua_pushvalue(co, t->res_base + i);
+        lua_xmove(co, L, t->nres);
+        break;
+    case OUT_ERROR:
+        lua_pushboolean(L, 0);
+        lua_pushvalue(co, 1);
+        lua_xmove(co, L, 1);
+        break;
+    case OUT_MEMLIMIT:
+        lua_pushboolean(L, 0);
+        tn_err_push(L, "limit", "memory limit of %d MiB exceeded",
+                    (int)(t->run->st->mem_limit >> 20));
+        break;
+    default:
+        lua_pushboolean(L, 0);
+        tn_err_push(L, "canceled", "the task was canceled");
+        break;
+    }
+}
+
+static int push_results_count(tn_task *t)
+{
+    return t->outcome == OUT_OK ? 1 + t->nres : 2;
+}
+
+static void waiter_free_cb(uv_handle_t *h) { free(h->data); }
+
+static void waiter_free(waiter *w)
+{
+    if (w->timed) {
+        w->timer.data = w;
+        uv_close((uv_handle_t *)&w->timer, waiter_free_cb);
+    } else {
+        free(w);
+    }
+}
+
+static void waiter_unlink(waiter *w)
+{
+    for (waiter **p = &w->target->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+}
+
+static int wait_push(lua_State *L, void *op)
+{
+    waiter *w = op;
+    int n = 0;
+    if (L) {
+        if (w->timed_out) {
+            lua_pushliteral(L, "timeout");
+            n = 1;
+        } else {
+            lua_pushliteral(L, "done");
+            push_outcome(L, w->target);
+            n = 1 + push_results_count(w->target);
+        }
+    }
+    waiter_free(w);
+    return n;
+}
+
+static void waiter_wake_all(tn_task *t)
+{
+    waiter *w = t->waiters;
+    t->waiters = NULL;
+    while (w) {
+        waiter *next = w->next;
+        if (w->timed)
+            uv_timer_stop(&w->timer);
+        /* The target's userdata must outlive the hand-off: the waiter's push
+         * reads its results; the waiting task holds a reference to it. */
+        task_wake(w->task, wait_push, w);
+        w = next;
+    }
+}
+
+static void wait_timeout_cb(uv_timer_t *h)
+{
+    waiter *w = h->data;
+    waiter_unlink(w);
+    w->timed_out = 1;
+    task_wake(w->task, wait_push, w);
+}
+
+static void wait_cancel(void *op)
+{
+    waiter *w = op;
+    waiter_unlink(w);
+    if (w->timed)
+        uv_timer_stop(&w->timer);
+    waiter_free(w);
+}
+
+/* t:__wait([timeout]) -> "done", ok, ... | "timeout".  The target stays
+ * referenced from the waiting task's stack (argument 1) until it resumes. */
+static int l_wait(lua_State *L)
+{
+    tn_task *t = luaL_checkudata(L, 1, task_mt);
+    double timeout = luaL_optnumber(L, 2, -1);
+    if (t->status == T_DONE) {
+        lua_pushliteral(L, "done");
+        push_outcome(L, t);
+        return 1 + push_results_count(t);
+    }
+    tn_task *cur = task_current(L);
+    if (cur == t)
+        return luaL_error(L, "a task cannot wait for itself");
+    waiter *w = calloc(1, sizeof *w);
+    if (!w)
+        return luaL_error(L, "out of memory");
+    w->task = cur;
+    w->target = t;
+    w->next = t->waiters;
+    t->waiters = w;
+    if (timeout >= 0) {
+        w->timed = 1;
+        uv_timer_init(tn_loop(), &w->timer);
+        w->timer.data = w;
+        uv_timer_start(&w->timer, wait_timeout_cb, (uint64_t)(timeout * 1000 + 0.5), 0);
+    }
+    lua_settop(L, 1); /* keep the target alive while waiting */
+    return task_suspend(L, cur, wait_cancel, w);
+}
+
+static int l_cancel(lua_State *L)
+{
+    tn_task *t = luaL_checkudata(L, 1, task_mt);
+    tn_state *st = engine_state_of(L);
+    if (t->status == T_RUNNING || t == st->current) {
+        tn_err_push(L, "canceled", "the task canceled itself");
+        return lua_error(L);
+    }
+    task_cancel(t);
+    return 0;
+}
+
+static int l_status(lua_State *L)
+{
+    tn_task *t = luaL_checkudata(L, 1, task_mt);
+    static const char *const names[] = {"pending", "running", "suspended", "pending", "done"};
+    if (t->status == T_DONE) {
+        static const char *const outs[] = {"done", "done", "failed", "canceled", "failed"};
+        lua_pushstring(L, outs[t->outcome]);
+    } else {
+        lua_pushstring(L, names[t->status]);
+    }
+    return 1;
+}
+
+static int l_current(lua_State *L)
+{
+    tn_state *st = engine_state_of(L);
+    if (!st->current)
+        return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->current->self_ref);
+    return 1;
+}
+
+int luaopen_tn_task(lua_State *L)
+{
+    if (luaL_newmetatable(L, task_mt)) {
+        static const luaL_Reg methods[] = {
+            {"__wait", l_wait}, {"cancel", l_cancel}, {"status", l_status}, {NULL, NULL}};
+        lua_pushcfunction(L, task_gc);
+        lua_setfield(L, -2, "__gc");
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "task");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {{"spawn", l_spawn}, {"current", l_current}, {NULL, NULL}};
+    luaL_newlib(L, fns);
+    return 1;
+}
+
+/* ---- runs -------------------------------------------------------------- */
+
+tn_run *run_start(tn_state *st, int nargs, const tn_run_opts *o)
+{
+    static unsigned long seq;
+    tn_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->st = st;
+    r->dry_run = o->dry_run;
+    r->assume_yes = o->assume_yes;
+    r->out = o->out;
+    r->on_done = o->on_done;
+    r->ud = o->ud;
+    r->cpu_limit_ns = (uint64_t)(st->cpu_limit * 1e9);
+    r->started_ns = uv_hrtime();
+    if (o->id)
+        snprintf(r->id, sizeof r->id, "%s", o->id);
+    else
+        snprintf(r->id, sizeof r->id, "run-%lx-%lu", (unsigned long)uv_os_getpid(), ++seq);
+    st->nruns++;
+    lua_State *M = st->L;
+    r->root = task_new(M, r, NULL, nargs);
+    lua_pop(M, 1);
+    return r;
+}
+
+static void run_finish(tn_run *r)
+{
+    r->done = 1;
+    r->ended_ns = uv_hrtime();
+    r->st->nruns--;
+    if (r->on_done)
+        r->on_done(r, r->ud);
+}
+
+void run_cancel(tn_run *r)
+{
+    if (!r->done)
+        task_cancel(r->root);
+}
+
+void run_free(tn_run *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->nactions; i++)
+        free(r->actions[i]);
+    free(r->actions);
+    free(r->error);
+    free(r);
+}

@@ -1,0 +1,226 @@
+/* util.c — error values, option fields, JSON through lua-cjson, durations
+ * and sizes: the small vocabulary every primitive shares. */
+#include "util.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Registry keys (their addresses are unique). */
+static const char err_mt_key = 'e';
+static const char cjson_key = 'j';
+
+static int err_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "kind");
+    lua_getfield(L, 1, "message");
+    const char *kind = lua_tostring(L, -2), *msg = lua_tostring(L, -1);
+    lua_pushfstring(L, "%s: %s", kind ? kind : "error", msg ? msg : "(no message)");
+    return 1;
+}
+
+static void push_err_mt(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &err_mt_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 2);
+        lua_pushcfunction(L, err_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "error");
+        lua_setfield(L, -2, "__name");
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &err_mt_key);
+    }
+}
+
+static void err_vpush(lua_State *L, const char *kind, const char *fmt, va_list ap)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushvfstring(L, fmt, ap);
+    lua_setfield(L, -2, "message");
+    push_err_mt(L);
+    lua_setmetatable(L, -2);
+}
+
+void tn_err_push(lua_State *L, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vpush(L, kind, fmt, ap);
+    va_end(ap);
+}
+
+int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+    lua_pushnil(L);
+    va_start(ap, fmt);
+    err_vpush(L, kind, fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
+/* Lua: __errmt() — gives the prelude the same metatable. */
+int tn_util_errmt(lua_State *L)
+{
+    push_err_mt(L);
+    return 1;
+}
+
+double tn_opt_number(lua_State *L, int idx, const char *name, double def)
+{
+    if (!lua_istable(L, idx))
+        return def;
+    lua_getfield(L, idx, name);
+    double v = def;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        v = lua_tonumberx(L, -1, &ok);
+        if (!ok) {
+            if (lua_type(L, -1) == LUA_TSTRING && (v = tn_parse_duration(lua_tostring(L, -1))) >= 0)
+                ok = 1;
+            else
+                luaL_error(L, "option '%s' must be a number (got %s)", name, luaL_typename(L, -1));
+        }
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+int tn_opt_bool(lua_State *L, int idx, const char *name, int def)
+{
+    if (!lua_istable(L, idx))
+        return def;
+    lua_getfield(L, idx, name);
+    int v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The string stays valid while the options table holds it. */
+const char *tn_opt_string(lua_State *L, int idx, const char *name, const char *def, size_t *len)
+{
+    const char *v = def;
+    if (len)
+        *len = def ? strlen(def) : 0;
+    if (!lua_istable(L, idx))
+        return def;
+    lua_getfield(L, idx, name);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "option '%s' must be a string (got %s)", name, luaL_typename(L, -1));
+        v = lua_tolstring(L, -1, len);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The cjson module table, loaded once per state. */
+static void push_cjson(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cjson_key) != LUA_TTABLE) {
+        extern int luaopen_cjson(lua_State *);
+        lua_pop(L, 1);
+        luaL_requiref(L, "cjson", luaopen_cjson, 0);
+        lua_getfield(L, -1, "encode_sparse_array");
+        lua_pushboolean(L, 1);
+        lua_call(L, 1, 0);
+        lua_getfield(L, -1, "encode_max_depth");
+        lua_pushinteger(L, 128);
+        lua_call(L, 1, 0);
+        lua_getfield(L, -1, "decode_max_depth");
+        lua_pushinteger(L, 128);
+        lua_call(L, 1, 0);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &cjson_key);
+    }
+}
+
+void tn_push_cjson(lua_State *L) { push_cjson(L); }
+
+void tn_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
+
+int tn_is_null(lua_State *L, int idx)
+{
+    return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL;
+}
+
+void tn_json_encode(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    push_cjson(L);
+    lua_getfield(L, -1, "encode");
+    lua_remove(L, -2);
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+}
+
+static int json_decode_protected(lua_State *L)
+{
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+int tn_json_decode(lua_State *L, const char *s, size_t n)
+{
+    lua_pushcfunction(L, json_decode_protected);
+    push_cjson(L);
+    lua_getfield(L, -1, "decode");
+    lua_remove(L, -2);
+    lua_pushlstring(L, s, n);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK)
+        return -1;
+    return 0;
+}
+
+double tn_parse_duration(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !isfinite(v) || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    double mul;
+    if (!*end || !strcmp(end, "s"))
+        mul = 1;
+    else if (!strcmp(end, "ms"))
+        mul = 0.001;
+    else if (!strcmp(end, "m") || !strcmp(end, "min"))
+        mul = 60;
+    else if (!strcmp(end, "h"))
+        mul = 3600;
+    else if (!strcmp(end, "d"))
+        mul = 86400;
+    else
+        return -1;
+    return v * mul;
+}
+
+uint64_t tn_parse_size(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !isfinite(v) || v <= 0)
+        return 0;
+    while (*end == ' ')
+        end++;
+    static const struct { const char *suffix; double mul; } units[] = {
+        {"", 1}, {"b", 1}, {"k", 1024}, {"kb", 1000}, {"kib", 1024}, {"m", 1048576},
+        {"mb", 1e6}, {"mib", 1048576}, {"g", 1073741824.0}, {"gb", 1e9}, {"gib", 1073741824.0},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(end, units[i].suffix))
+            return (uint64_t)(v * units[i].mul);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* util.h — small helpers shared by the primitives: error values, option
+ * reading, JSON through lua-cjson, durations and sizes. */
+#ifndef TOCSIN_UTIL_H
+#define TOCSIN_UTIL_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Pushes an error value: a table {kind=, message=} whose tostring() is
+ * "kind: message".  Callers may add fields (sqlstate, stdout, ...) to it. */
+void tn_err_push(lua_State *L, const char *kind, const char *fmt, ...);
+/* Pushes nil and an error value; returns 2 (use as `return tn_err_fail(...)`). */
+int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...);
+
+/* Options table helpers: the value of field `name` of the table at idx, or def. */
+double tn_opt_number(lua_State *L, int idx, const char *name, double def);
+int tn_opt_bool(lua_State *L, int idx, const char *name, int def);
+const char *tn_opt_string(lua_State *L, int idx, const char *name, const char *def, size_t *len);
+
+/* json.null as a Lua value. */
+void tn_push_null(lua_State *L);
+int tn_is_null(lua_State *L, int idx);
+/* Encodes the value at idx with lua-cjson; pushes the string, or raises. */
+void tn_json_encode(lua_State *L, int idx);
+/* Decodes s; pushes the value and returns 0, or pushes an error message and returns -1. */
+int tn_json_decode(lua_State *L, const char *s, size_t n);
+
+/* "90s", "15m", "2h", "1d", "250ms" or a plain number of seconds; <0 on error. */
+double tn_parse_duration(const char *s);
+/* "256MiB", "1GiB", "512k", or a plain number of bytes; 0 on error. */
+uint64_t tn_parse_size(const char *s);
+
+#endif

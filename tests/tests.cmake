@@ -1,0 +1,40 @@
+# Test registration: drop a file in the right folder and it becomes a test.
+#   tests/unit/*.c   C unit tests linked with libtocsin        -> unit.NAME
+#   tests/lua/*.lua  runbooks run through the real binary       -> lua.NAME
+#                    (tests/run_lua.sh starts the loopback test HTTP server)
+#   tests/e2e/*.sh   shell scripts driving the real binary      -> e2e.NAME
+# Names starting with pg_ get a real PostgreSQL (fixture "pg": tests/pg/start.sh).
+set(TOCSIN_TEST_ENV "TOCSIN=$<TARGET_FILE:tocsin>;SRC=${CMAKE_SOURCE_DIR};BUILD=${CMAKE_BINARY_DIR}")
+
+file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*.c)
+foreach(src ${UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(unit_${name} ${src})
+  target_link_libraries(unit_${name} PRIVATE libtocsin)
+  add_test(NAME unit.${name} COMMAND unit_${name})
+endforeach()
+
+file(GLOB LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/*.lua)
+foreach(src ${LUA_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME lua.${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/run_lua.sh ${src})
+  set_tests_properties(lua.${name} PROPERTIES ENVIRONMENT "${TOCSIN_TEST_ENV}" TIMEOUT 300)
+  if(name MATCHES "^pg_")
+    set_tests_properties(lua.${name} PROPERTIES FIXTURES_REQUIRED pg)
+  endif()
+endforeach()
+
+file(GLOB E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/*.sh)
+foreach(src ${E2E_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME e2e.${name} COMMAND bash ${src})
+  set_tests_properties(e2e.${name} PROPERTIES ENVIRONMENT "${TOCSIN_TEST_ENV}" TIMEOUT 300)
+  if(name MATCHES "^pg_")
+    set_tests_properties(e2e.${name} PROPERTIES FIXTURES_REQUIRED pg)
+  endif()
+endforeach()
+
+add_test(NAME pg.start COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/start.sh)
+add_test(NAME pg.stop COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/stop.sh)
+set_tests_properties(pg.start PROPERTIES FIXTURES_SETUP pg ENVIRONMENT "${TOCSIN_TEST_ENV}")
+set_tests_properties(pg.stop PROPERTIES FIXTURES_CLEANUP pg ENVIRONMENT "${TOCSIN_TEST_ENV}")
