@@ -69,8 +69,10 @@ static void cpu_hook(lua_State *L, lua_Debug *ar)
              * swallow the error and keep spinning. */
             lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
         }
-        tn_err_push(L, "limit", "CPU limit of %gs of Lua execution exceeded in runbook %s",
-                    st->cpu_limit, st->name);
+        char secs[32];
+        snprintf(secs, sizeof secs, "%g", st->cpu_limit);
+        tn_err_push(L, "limit", "CPU limit of %ss of Lua execution exceeded in runbook %s", secs,
+                    st->name);
         lua_error(L);
     } else if (st->load_deadline && now > st->load_deadline) {
         lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
@@ -218,6 +220,35 @@ static int l_require(lua_State *L)
     return luaL_error(L, "module '%s' not found:%s", name, lua_tostring(L, -1));
 }
 
+/* __set_limits(limits): a runbook's own `limits = {cpu=, memory=}`. */
+static int l_set_limits(lua_State *L)
+{
+    tn_state *st = engine_state_of(L);
+    if (!lua_istable(L, 1))
+        return 0;
+    lua_getfield(L, 1, "cpu");
+    if (!lua_isnil(L, -1)) {
+        double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1)
+                   : lua_type(L, -1) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -1))
+                                                     : -1;
+        if (!(v > 0))
+            return luaL_error(L, "limits.cpu must be a positive number of seconds");
+        st->cpu_limit = v;
+        if (st->current)
+            task_run(st->current)->cpu_limit_ns = (uint64_t)(v * 1e9);
+    }
+    lua_getfield(L, 1, "memory");
+    if (!lua_isnil(L, -1)) {
+        uint64_t v = lua_type(L, -1) == LUA_TNUMBER ? (uint64_t)lua_tonumber(L, -1)
+                     : lua_type(L, -1) == LUA_TSTRING ? tn_parse_size(lua_tostring(L, -1))
+                                                       : 0;
+        if (v < (1u << 20))
+            return luaL_error(L, "limits.memory must be a size of at least 1MiB (\"256MiB\")");
+        st->mem_limit = v;
+    }
+    return 0;
+}
+
 static int l_err(lua_State *L)
 {
     const char *kind = luaL_checkstring(L, 1);
@@ -329,6 +360,8 @@ static int run_prelude(lua_State *L)
     lua_setfield(L, -2, "suspend_token");
     lua_pushcfunction(L, l_err);
     lua_setfield(L, -2, "err");
+    lua_pushcfunction(L, l_set_limits);
+    lua_setfield(L, -2, "set_limits");
     lua_pushcfunction(L, tn_lua_step_begin);
     lua_setfield(L, -2, "step_begin");
     lua_pushcfunction(L, tn_lua_step_end);
@@ -448,6 +481,13 @@ int engine_state_load(tn_state *st, char *err, size_t errlen)
     if (!has_run) {
         snprintf(err, errlen, "%s: the runbook table has no run function (run = function(ctx) ... end)",
                  st->path);
+        lua_settop(L, top);
+        return -1;
+    }
+    lua_pushcfunction(L, l_set_limits);
+    lua_getfield(L, -2, "limits");
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        snprintf(err, errlen, "%s: %s", st->path, lua_tostring(L, -1));
         lua_settop(L, top);
         return -1;
     }

@@ -519,9 +519,7 @@ int luaopen_tn_log(lua_State *L)
 int tn_lua_step_begin(lua_State *L)
 {
     const char *title = luaL_checkstring(L, 1);
-    tn_run *r = current_run(L);
-    if (!r)
-        return luaL_error(L, "step() runs only inside a run");
+    tn_run *r = task_run(task_current(L));
     int id = ++r->next_step;
     out_step_begin(r, id, r->step_depth++, title);
     lua_pushinteger(L, id);

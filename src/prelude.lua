@@ -150,6 +150,7 @@ end
 function C.main(chunk, params, sets, run_id, dry_run)
   local rb = chunk(C.make_ctx(nil, params, sets, run_id, dry_run))
   if type(rb) == "table" and type(rb.run) == "function" then
+    C.set_limits(rb.limits)
     return rb.run(C.make_ctx(rb, params, sets, run_id, dry_run))
   end
   return rb

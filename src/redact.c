@@ -3,6 +3,7 @@
  * scan with memmem is fast enough and obviously correct. */
 #include "redact.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,58 @@ struct secret {
 static struct secret *secrets;
 static size_t nsecrets, capsecrets;
 
+static void add_one(const char *s, size_t n);
+
+/* A secret may be written encoded: as a JSON string (cjson also escapes '/')
+ * or percent-encoded in a URL.  Those spellings are secrets too. */
+static void add_variants(const char *s, size_t n)
+{
+    char *v = malloc(6 * n + 1);
+    if (!v)
+        return;
+    for (int slash = 0; slash < 2; slash++) {
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c == '"' || c == '\\' || (slash && c == '/')) {
+                v[o++] = '\\';
+                v[o++] = (char)c;
+            } else if (c == '\n') {
+                v[o++] = '\\';
+                v[o++] = 'n';
+            } else if (c < 0x20) {
+                o += (size_t)snprintf(v + o, 7, "\\u%04x", c);
+            } else {
+                v[o++] = (char)c;
+            }
+        }
+        if (o != n || memcmp(v, s, n))
+            add_one(v, o);
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~')
+            v[o++] = (char)c;
+        else
+            o += (size_t)snprintf(v + o, 4, "%%%02X", c);
+    }
+    if (o != n || memcmp(v, s, n))
+        add_one(v, o);
+    free(v);
+}
+
 void redact_add(const char *s, size_t n)
 {
     if (!s || n < 3)
         return;
+    add_one(s, n);
+    add_variants(s, n);
+}
+
+static void add_one(const char *s, size_t n)
+{
     for (size_t i = 0; i < nsecrets; i++)
         if (secrets[i].n == n && !memcmp(secrets[i].s, s, n))
             return;

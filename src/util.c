@@ -42,7 +42,24 @@ static void err_vpush(lua_State *L, const char *kind, const char *fmt, va_list a
     lua_createtable(L, 0, 4);
     lua_pushstring(L, kind);
     lua_setfield(L, -2, "kind");
-    lua_pushvfstring(L, fmt, ap);
+    /* printf formats (not lua_pushfstring's subset): %g, %.1f, %zu all work. */
+    char small[1024];
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= (int)sizeof small) {
+        char *big = malloc((size_t)n + 1);
+        if (big) {
+            vsnprintf(big, (size_t)n + 1, fmt, ap2);
+            lua_pushlstring(L, big, (size_t)n);
+            free(big);
+        } else {
+            lua_pushstring(L, small);
+        }
+    } else {
+        lua_pushstring(L, n >= 0 ? small : fmt);
+    }
+    va_end(ap2);
     lua_setfield(L, -2, "message");
     push_err_mt(L);
     lua_setmetatable(L, -2);

@@ -8,10 +8,13 @@
 #include <stdint.h>
 
 /* Pushes an error value: a table {kind=, message=} whose tostring() is
- * "kind: message".  Callers may add fields (sqlstate, stdout, ...) to it. */
-void tn_err_push(lua_State *L, const char *kind, const char *fmt, ...);
+ * "kind: message".  Callers may add fields (sqlstate, stdout, ...) to it.
+ * fmt is a full printf format (vsnprintf), not lua_pushfstring's subset. */
+void tn_err_push(lua_State *L, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Pushes nil and an error value; returns 2 (use as `return tn_err_fail(...)`). */
-int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...);
+int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Options table helpers: the value of field `name` of the table at idx, or def. */
 double tn_opt_number(lua_State *L, int idx, const char *name, double def);
