@@ -17,12 +17,12 @@
 #include "config.h"
 #include "confirm.h"
 #include "engine.h"
+#include "http.h"
+#include "shell.h"
+#include "sql.h"
 #include "output.h"
 #include "run.h"
 
-void http_shutdown(void) __attribute__((weak));
-void shell_shutdown(void) __attribute__((weak));
-void sql_shutdown(void) __attribute__((weak));
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INTERRUPTED = 130 };
 
@@ -157,14 +157,12 @@ static void on_signal(uv_signal_t *h, int signum)
     run_ctx *rc = h->data;
     if (rc->interrupted) {
         /* A second ^C: the operator means it. */
-        if (shell_shutdown)
-            shell_shutdown();
+        shell_shutdown();
         _exit(EXIT_INTERRUPTED);
     }
     rc->interrupted = 1;
     fprintf(stderr, "\ninterrupted (signal %d): cancelling the run\n", signum);
-    if (shell_shutdown)
-        shell_shutdown();
+    shell_shutdown();
     run_cancel(rc->run);
 }
 
@@ -178,12 +176,9 @@ static void close_walk(uv_handle_t *h, void *arg)
 /* Lets every module release its handles, then closes the loop. */
 static void shutdown_loop(void)
 {
-    if (http_shutdown)
-        http_shutdown();
-    if (shell_shutdown)
-        shell_shutdown();
-    if (sql_shutdown)
-        sql_shutdown();
+    http_shutdown();
+    shell_shutdown();
+    sql_shutdown();
     confirm_shutdown();
     for (int i = 0; i < 50 && uv_run(tn_loop(), UV_RUN_NOWAIT); i++)
         ;

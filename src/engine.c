@@ -10,9 +10,12 @@
 #include <string.h>
 
 #include "confirm.h"
+#include "http.h"
 #include "output.h"
 #include "redact.h"
 #include "run.h"
+#include "shell.h"
+#include "sql.h"
 #include "timer.h"
 #include "util.h"
 
@@ -21,11 +24,6 @@ extern const size_t tn_prelude_lua_len;
 int tn_util_errmt(lua_State *L);
 void tn_push_cjson(lua_State *L);
 
-/* Primitives written in their own files.  Weak so the core links while a
- * module is absent from a build; engine_register_globals skips missing ones. */
-int luaopen_tn_http(lua_State *L) __attribute__((weak));
-int luaopen_tn_shell(lua_State *L) __attribute__((weak));
-int luaopen_tn_sql(lua_State *L) __attribute__((weak));
 
 static const char loaded_key = 'l';
 
