@@ -2,6 +2,6 @@
 #ifndef TOCSIN_CLI_H
 #define TOCSIN_CLI_H
 
-int cli_main(int argc, char **argv);
+#include <tocsin/tocsin.h> /* cli_main */
 
 #endif

@@ -7,20 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <tocsin/tocsin.h>
+
 #include "task.h"
-
-typedef struct tn_out tn_out;
-
-/* Engine-wide settings, filled from the config (config.c) and the CLI. */
-typedef struct tn_settings {
-    double cpu_limit;          /* seconds of Lua execution per run */
-    uint64_t mem_limit;        /* bytes per Lua state */
-    const char **lib_paths;    /* NULL-terminated folders searched by require */
-    int dry_run;
-    int assume_yes;
-    /* Configured secrets (config `secrets` table); NULL when unset. */
-    const char *(*secret_lookup)(const char *name, size_t *len);
-} tn_settings;
 
 struct tn_state {
     lua_State *L;              /* main thread: loads the file, runs push trampolines */
@@ -38,15 +27,6 @@ struct tn_state {
     int nruns;
     const tn_settings *settings;
 };
-
-/* Creates a state for the runbook file at path and compiles it (no I/O runs).
- * On failure returns NULL and writes a message ("file:line: ...") to err. */
-tn_state *engine_state_new(const char *path, const tn_settings *s, char *err, size_t errlen);
-/* Executes the file's top level with primitives disabled, keeping the table it
- * returns.  0 when it returned a runbook table, 1 when it is an ad-hoc script
- * (returned no table), <0 on error with the message in err. */
-int engine_state_load(tn_state *st, char *err, size_t errlen);
-void engine_state_free(tn_state *st);
 
 /* Field of the runbook table as a string (NULL when absent or not a string). */
 const char *engine_runbook_string(tn_state *st, const char *field);

@@ -8,15 +8,6 @@
 #include "engine.h"
 #include "task.h"
 
-typedef struct tn_run_opts {
-    int dry_run;
-    int assume_yes;
-    const char *id;             /* run id shown in events; generated when NULL */
-    tn_out *out;                /* where steps, logs and prints go */
-    void (*on_done)(tn_run *r, void *ud);
-    void *ud;
-} tn_run_opts;
-
 struct tn_run {
     tn_state *st;
     tn_task *root;
@@ -41,12 +32,6 @@ struct tn_run {
     void *ud;
 };
 
-/* Starts a run: the function and nargs arguments on top of st->L's stack
- * become its root task (popped). The task starts at the next loop turn. */
-tn_run *run_start(tn_state *st, int nargs, const tn_run_opts *o);
-/* Cancels every task of the run; on_done follows. */
-void run_cancel(tn_run *r);
-void run_free(tn_run *r);
 
 /* Lua functions of the `task` module and the scheduler's internals. */
 int luaopen_tn_task(lua_State *L);

@@ -1,52 +1,9 @@
-/* task.h — tasks (one coroutine each), runs (a tree of tasks started by one
- * trigger) and the bridge every asynchronous primitive goes through.
- *
- * A primitive (a lua_CFunction) checks its arguments, starts its operation,
- * then ends with `return task_suspend(L, t, cancel, op);`.  When the operation
- * completes — in a libuv/libcurl/libpq callback — it calls task_wake(t, push,
- * op): that only queues the task.  The scheduler later calls push(L, op) on the
- * task's thread to push the results and resumes the coroutine with them, so no
- * Lua code ever runs inside a library callback.
- *
- * Ownership: between task_suspend and task_wake the operation belongs to the
- * primitive; if the task is cancelled first, cancel(op) is called exactly once
- * and task_wake must not be called after it.  After task_wake the scheduler
- * owns the hand-off: it calls push(L, op) exactly once, with L == NULL when the
- * task was cancelled in the meantime (then push only frees op). */
+/* task.h — tasks (one coroutine each) and the bridge primitives use; the
+ * bridge itself is public (include/tocsin/primitive.h), the scheduler's
+ * internals are in run.h. */
 #ifndef TOCSIN_TASK_H
 #define TOCSIN_TASK_H
 
-#include <lua.h>
-#include <stdint.h>
-#include <uv.h>
-
-typedef struct tn_task tn_task;
-typedef struct tn_run tn_run;
-typedef struct tn_state tn_state;
-
-typedef int (*tn_push_fn)(lua_State *L, void *op);
-typedef void (*tn_cancel_fn)(void *op);
-
-/* The process's one event loop. */
-uv_loop_t *tn_loop(void);
-
-/* The task running Lua code in L (possibly a coroutine nested in it).
- * Raises a Lua error when called outside a task, e.g. while a runbook file is
- * being loaded (loading must not perform I/O). */
-tn_task *task_current(lua_State *L);
-
-/* Suspends the running task until task_wake; use as `return task_suspend(...)`. */
-int task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op);
-
-/* Queues a suspended task to be resumed with push(L, op)'s results. */
-void task_wake(tn_task *t, tn_push_fn push, void *op);
-
-tn_run *task_run(tn_task *t);
-
-/* Dry-run support: reads happen, writes don't. */
-int run_is_dry(const tn_run *r);
-/* Records (and prints) an action a dry run would have taken. `what` is a
- * short kind ("http", "shell", "sql"), text a one-line description. */
-void run_action(tn_run *r, const char *what, const char *text);
+#include <tocsin/primitive.h>
 
 #endif
