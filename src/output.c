@@ -490,15 +490,55 @@ int tn_lua_print(lua_State *L)
     return 0;
 }
 
+/* Human log lines show fields as key=value; the JSON stream gets an object. */
+static void fields_text(lua_State *L, int idx, buf *b)
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t n;
+        const char *k = luaL_tolstring(L, -2, &n);
+        if (b->n)
+            b_add(b, " ", 1);
+        b_add(b, k, n);
+        b_add(b, "=", 1);
+        lua_pop(L, 1);
+        if (lua_istable(L, -1))
+            tn_json_encode(L, -1);
+        else
+            luaL_tolstring(L, -1, NULL);
+        const char *v = lua_tolstring(L, -1, &n);
+        if (lua_istable(L, -2) || (n && !strpbrk(v, " \t\n\"="))) {
+            b_add(b, v, n);
+        } else {
+            b_add(b, "\"", 1);
+            for (size_t i = 0; i < n; i++) {
+                if (v[i] == '"' || v[i] == '\\')
+                    b_add(b, "\\", 1);
+                b_add(b, v[i] == '\n' ? " " : v + i, 1);
+            }
+            b_add(b, "\"", 1);
+        }
+        lua_pop(L, 2);
+    }
+}
+
 static int log_at(lua_State *L, const char *level)
 {
     const char *msg = luaL_tolstring(L, 1, NULL);
-    const char *fields = NULL;
-    if (lua_istable(L, 2)) {
-        tn_json_encode(L, 2);
-        fields = lua_tostring(L, -1);
+    tn_run *r = current_run(L);
+    if (!lua_istable(L, 2)) {
+        out_log_json(r, level, msg, NULL);
+        return 0;
     }
-    out_log_json(current_run(L), level, msg, fields);
+    if (r && r->out && r->out->mode == OUT_MODE_JSON) {
+        tn_json_encode(L, 2);
+        out_log_json(r, level, msg, lua_tostring(L, -1));
+        return 0;
+    }
+    buf b = {0};
+    fields_text(L, 2, &b);
+    out_log_json(r, level, msg, b.p);
+    free(b.p);
     return 0;
 }
 
@@ -519,9 +559,10 @@ int luaopen_tn_log(lua_State *L)
 int tn_lua_step_begin(lua_State *L)
 {
     const char *title = luaL_checkstring(L, 1);
-    tn_run *r = task_run(task_current(L));
+    tn_task *t = task_current(L);
+    tn_run *r = task_run(t);
     int id = ++r->next_step;
-    out_step_begin(r, id, r->step_depth++, title);
+    out_step_begin(r, id, (*task_step_depth(t))++, title);
     lua_pushinteger(L, id);
     lua_pushnumber(L, uv_hrtime() / 1e9);
     return 2;
@@ -537,13 +578,13 @@ int tn_lua_step_end(lua_State *L)
     const char *err = NULL;
     if (!lua_isnoneornil(L, 5))
         err = luaL_tolstring(L, 5, NULL);
-    tn_run *r = current_run(L);
-    if (!r)
-        return 0;
-    if (r->step_depth > 0)
-        r->step_depth--;
+    tn_task *t = task_current(L);
+    tn_run *r = task_run(t);
+    int *depth = task_step_depth(t);
+    if (*depth > 0)
+        (*depth)--;
     if (!ok)
         r->steps_failed++;
-    out_step_end(r, id, r->step_depth, title, ok, uv_hrtime() / 1e9 - started, err);
+    out_step_end(r, id, *depth, title, ok, uv_hrtime() / 1e9 - started, err);
     return 0;
 }

@@ -24,7 +24,6 @@ struct tn_run {
     int canceled;
     char *error;                /* "file:line: message\nstack traceback:..." when failed */
     int next_step;              /* step ids */
-    int step_depth;
     int steps_failed;
     char **actions;             /* dry run: actions that would have been taken */
     int nactions;
@@ -36,6 +35,8 @@ struct tn_run {
 /* Lua functions of the `task` module and the scheduler's internals. */
 int luaopen_tn_task(lua_State *L);
 void task_cancel(tn_task *t);
+/* Steps currently open in the task: the depth its next step is shown at. */
+int *task_step_depth(tn_task *t);
 
 /* The lightuserdata a primitive's yield carries, so the prelude's coroutine
  * wrappers can tell scheduler yields from a runbook's own. */

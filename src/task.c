@@ -34,6 +34,7 @@ struct tn_task {
     tn_push_fn push;
     int nargs;                /* before the first resume: arguments on co's stack */
     int started;
+    int step_depth;           /* steps open in this task (children start at the parent's) */
     int outcome;
     int cancel_requested;     /* cancelled while its Lua code was running */
     int res_base, nres;       /* results on co's stack (OUT_OK), error value at res_base (OUT_ERROR) */
@@ -121,6 +122,7 @@ void task_wake(tn_task *t, tn_push_fn push, void *op)
 }
 
 tn_run *task_run(tn_task *t) { return t->run; }
+int *task_step_depth(tn_task *t) { return &t->step_depth; }
 int run_is_dry(const tn_run *r) { return r->dry_run; }
 
 void run_action(tn_run *r, const char *what, const char *text)
@@ -410,6 +412,7 @@ static tn_task *task_new(lua_State *L, tn_run *r, tn_task *parent, int nargs)
     luaL_setmetatable(L, task_mt);
     t->run = r;
     t->parent = parent;
+    t->step_depth = parent ? parent->step_depth : 0;
     t->status = T_NEW;
     t->co_ref = t->self_ref = LUA_NOREF;
     lua_pushvalue(L, -1);
