@@ -168,7 +168,10 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
             goto fail;
         lua_State *L = c->st->L;
         lua_rawgeti(L, LUA_REGISTRYINDEX, c->st->chunk_ref);
-        if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        c->st->load_deadline = uv_hrtime() + (uint64_t)(cfg_settings.cpu_limit * 1e9);
+        int rc = lua_pcall(L, 0, 1, 0);
+        c->st->load_deadline = 0;
+        if (rc != LUA_OK) {
             snprintf(err, errlen, "config %s: %s", path, luaL_tolstring(L, -1, NULL));
             goto fail;
         }

@@ -116,6 +116,14 @@ grep -q 'limits.cpu' "$WORK/err" || fail "config error message: $(cat "$WORK/err
 printf 'return {\n' >syntax_cfg.lua
 expect_exit 2 "$TOCSIN" run hello --config syntax_cfg.lua
 grep -q 'syntax_cfg.lua' "$WORK/err" || fail "config syntax error: $(cat "$WORK/err")"
+# a config that never returns is stopped by its CPU budget
+printf 'while true do end\n' >spin_cfg.lua
+expect_exit 2 timeout 30 "$TOCSIN" run hello --config spin_cfg.lua
+grep -q 'CPU limit' "$WORK/err" || fail "config spin: $(cat "$WORK/err")"
+# and one that tries I/O is refused
+printf 'time.sleep(1) return {}\n' >io_cfg.lua
+expect_exit 2 "$TOCSIN" run hello --config io_cfg.lua
+grep -q 'cannot run while' "$WORK/err" || fail "config I/O: $(cat "$WORK/err")"
 # config params reach ctx.params, and secrets in the config are redacted
 export CFG_TOKEN=cfg-token-value-123
 printf 'return { params = { who = secret("CFG_TOKEN") } }\n' >good.lua
