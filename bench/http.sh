@@ -28,6 +28,7 @@ trap cleanup EXIT
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/www" "$work/tmp"
+chmod 755 "$work" "$work/www"   # nginx workers run as nobody when started by root
 printf '{"status":"ok","service":"etp-express-backend","database":"up","uptime":12345,"checks":[{"name":"db","ok":true},{"name":"openai","ok":true}]}\n' >"$work/www/health.json"
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
@@ -56,7 +57,7 @@ EOF
 nginx_pid=$!
 url="http://127.0.0.1:$port/health.json"
 for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.05; done
-curl -sf -o /dev/null "$url" || { echo "nginx did not start"; cat "$work/nginx.stderr" "$work/error.log"; exit 1; }
+curl -sf -o /dev/null "$url" || { echo "nginx did not start"; tail -5 "$work/nginx.stderr" "$work/error.log"; exit 1; }
 
 echo "== HTTP GET of a $(wc -c <"$work/www/health.json")-byte JSON file from nginx (1 worker), $C connections, N=$N"
 

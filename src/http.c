@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #ifndef TOCSIN_VERSION
@@ -55,10 +57,17 @@ typedef struct http_req {
     char errbuf[CURL_ERROR_SIZE];
 } http_req;
 
-/* One uv_poll per socket curl asks us to watch. */
+/* One uv_poll per socket curl asks us to watch.  Connection sockets (opened
+ * through on_open_socket) keep theirs from open to close: between transfers
+ * a kept-alive connection stays registered with epoll, unreferenced, so the
+ * next transfer on it costs no epoll_ctl (uv_poll_start re-registers every
+ * time it is called).  Other sockets (the resolver's) follow multi-uv.c. */
 typedef struct http_sock {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events;                /* UV_READABLE|UV_WRITABLE curl asked for; 0: none */
+    int polling;               /* the uv_poll is started with `events` */
+    int ours;                  /* opened by on_open_socket, closed by on_close_socket */
 } http_sock;
 
 static CURLM *http_multi;
@@ -67,6 +76,8 @@ static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
 static http_buf http_url;      /* scratch: the URL being built */
+static http_sock **http_socks; /* connection sockets by fd */
+static size_t http_nsocks;
 /* A push that raised (out of memory) leaves its request here; the next push
  * or http_shutdown releases it. */
 static http_req *http_orphan;
@@ -188,10 +199,24 @@ static void check_done(void);
 
 static void sock_close_cb(uv_handle_t *h) { free(h->data); }
 
+static void sock_close(http_sock *s)
+{
+    /* uv_close stops the watcher at once, while fd still names this socket;
+     * only the memory waits for the callback. */
+    uv_close((uv_handle_t *)&s->poll, sock_close_cb);
+}
+
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     http_sock *s = p->data;
     int flags = 0, running;
+    if (!s->events) {
+        /* An idle kept-alive connection became readable: the server closed
+         * it (or misbehaves).  curl notices when it next tries to reuse it. */
+        uv_poll_stop(&s->poll);
+        s->polling = 0;
+        return;
+    }
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     if (events & UV_READABLE)
@@ -210,38 +235,103 @@ static void on_timer(uv_timer_t *h)
     check_done();
 }
 
+static http_sock *sock_new(curl_socket_t fd, int ours)
+{
+    http_sock *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (uv_poll_init_socket(tn_loop(), &s->poll, fd) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->fd = fd;
+    s->ours = ours;
+    s->poll.data = s;
+    return s;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: a connection socket, watched until closed. */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *addr)
+{
+    (void)clientp;
+    (void)purpose;
+    curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    if ((size_t)fd >= http_nsocks) {
+        size_t n = http_nsocks ? http_nsocks : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        http_sock **t = realloc(http_socks, n * sizeof *t);
+        if (!t)
+            goto fail;
+        memset(t + http_nsocks, 0, (n - http_nsocks) * sizeof *t);
+        http_socks = t;
+        http_nsocks = n;
+    }
+    if (http_socks[fd]) {
+        /* A stale entry: that socket was closed without on_close_socket. */
+        sock_close(http_socks[fd]);
+        http_socks[fd] = NULL;
+    }
+    if (!(http_socks[fd] = sock_new(fd, 1)))
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return CURL_SOCKET_BAD;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: curl is done with a connection socket (it
+ * sent CURL_POLL_REMOVE before). */
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    (void)clientp;
+    if ((size_t)fd < http_nsocks && http_socks[fd]) {
+        sock_close(http_socks[fd]);
+        http_socks[fd] = NULL;
+    }
+    return close(fd);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: start, change or stop watching one socket. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     http_sock *s = socketp;
     (void)easy;
     (void)userp;
+    if (!s && (size_t)fd < http_nsocks)
+        s = http_socks[fd];
     if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            /* Stop and close now, while fd still names this socket: libuv
-             * forgets the fd synchronously; only the memory waits. */
-            uv_poll_stop(&s->poll);
-            uv_close((uv_handle_t *)&s->poll, sock_close_cb);
-            curl_multi_assign(http_multi, fd, NULL);
+        if (!s)
+            return 0;
+        curl_multi_assign(http_multi, fd, NULL);
+        s->events = 0;
+        if (s->ours) {
+            /* Keep the registration for the connection's next transfer, but
+             * don't let an idle connection keep the loop alive. */
+            uv_unref((uv_handle_t *)&s->poll);
+        } else {
+            sock_close(s);
         }
         return 0;
     }
-    if (!s) {
-        if (!(s = malloc(sizeof *s)))
-            return -1;
-        if (uv_poll_init_socket(tn_loop(), &s->poll, fd) != 0) {
-            free(s);
-            return -1;
-        }
-        s->fd = fd;
-        s->poll.data = s;
+    if (!s && !(s = sock_new(fd, 0)))
+        return -1;
+    if (!socketp)
         curl_multi_assign(http_multi, fd, s);
-    }
     int events = 0;
     if (what & CURL_POLL_IN)
         events |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
+    if (!s->events)
+        uv_ref((uv_handle_t *)&s->poll);
+    s->events = events;
+    if (s->polling == events)
+        return 0;
+    s->polling = events;
     return uv_poll_start(&s->poll, events, on_poll) == 0 ? 0 : -1;
 }
 
@@ -324,8 +414,11 @@ void http_shutdown(void)
         req_destroy(r);
     }
     http_npool = 0;
-    curl_multi_cleanup(http_multi);
+    curl_multi_cleanup(http_multi); /* closes the cached connections: on_close_socket */
     http_multi = NULL;
+    free(http_socks);
+    http_socks = NULL;
+    http_nsocks = 0;
     uv_timer_stop(&http_timer);
     uv_close((uv_handle_t *)&http_timer, NULL);
     curl_global_cleanup();
@@ -872,6 +965,8 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000 + 0.5));
     if (ctimeout > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctimeout * 1000 + 0.5));

@@ -9,6 +9,8 @@ Endpoints:
   /redirect    302 to /json
   /conn        JSON {conn, requests}: this TCP connection's id and how many
                requests it has carried (keep-alive reuse made observable)
+  /drop        answers (keep-alive), then closes the connection 100 ms later
+               without notice (a server dropping an idle connection)
   /stats       JSON {connections, requests, slow_active, posts}
   /posts       JSON {count}: non-GET/HEAD requests received so far (dry-run test)
 Usage: testserver.py --port-file F [--port N]
@@ -19,6 +21,7 @@ import os
 import select
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +38,9 @@ def bump(key, n=1):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "tocsin-testserver/1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle
+    # plus the client's delayed ACK would add 40 ms to every keep-alive reply.
+    disable_nagle_algorithm = True
 
     def setup(self):
         super().setup()
@@ -95,6 +101,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif path == "/conn":
             self.send_json({"conn": self.conn_id, "requests": self.conn_requests})
+        elif path == "/drop":
+            self.send_json({"conn": self.conn_id})
+            self.wfile.flush()
+            time.sleep(0.1)
+            self.close_connection = True
         elif path == "/stats":
             with LOCK:
                 snap = dict(STATS)

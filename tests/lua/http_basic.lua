@@ -90,7 +90,8 @@ local ok, e = pcall(res.json, res)
 assert(not ok and tostring(e):match("JSON"), tostring(e))
 
 -- programming mistakes raise
-assert(not pcall(http.get, 42))
+assert(not pcall(http.get, {}))
+assert(not pcall(http.get))
 assert(not pcall(http.get, base, "not a table"))
 assert(not pcall(http.request, { method = "GET" }))
 assert(not pcall(http.get, base, { headers = { ["X-Bad"] = "a\r\nInjected: 1" } }))

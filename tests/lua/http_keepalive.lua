@@ -33,3 +33,4 @@ local reqs = after.requests - before.requests
 assert(reqs >= 462, reqs)
 assert(new_conns <= 9, ("%d connections for %d requests"):format(new_conns, reqs))
 print(("http_keepalive ok: %d requests over %d connections"):format(reqs, new_conns))
+
