@@ -1,0 +1,34 @@
+/* shell.h — the `shell` Lua module: shell.run{argv..., opts} and shell.sh(text,
+ * opts) spawn a child in its own process group, capture its output, feed its
+ * stdin and enforce a timeout on the whole group.
+ *
+ * Lua surface (SPEC §4 "Shell"):
+ *   shell.run{"prog", "arg", ..., timeout=30, grace=2, cwd=, env={}, stdin=, readonly=false}
+ *   shell.sh(text [, opts])                      -- /bin/sh -c text, same opts
+ *   → res | nil, err
+ *   res.code (exit status; 128+N when killed by signal N), res.signal (N or nil),
+ *   res.signame ("KILL", ...), res.stdout, res.stderr, res.time (s, float),
+ *   res.ok (code == 0 and no signal), res.pid.
+ *   timeout/grace: seconds or a duration string ("90s"); timeout=false or 0: none.
+ *   env: inherits the process environment; keys given override, a key set to
+ *   false is removed.
+ *   err.kind: "spawn" (program missing, bad cwd, ...), "timeout" (err.stdout,
+ *   err.stderr keep what was read; err.code/err.signal when the child was
+ *   reaped), "limit" (out of memory capturing output).
+ * A dry run prints the command as an action and returns {ok=true, code=0,
+ * stdout="", stderr="", time=0, dry_run=true} unless readonly=true.
+ * When the child exits but a background grandchild keeps stdout open, the
+ * result comes after a 200 ms drain; that grandchild is left alone. */
+#ifndef TOCSIN_SHELL_H
+#define TOCSIN_SHELL_H
+
+#include <lua.h>
+
+/* Pushes the module table. */
+int luaopen_tn_shell(lua_State *L);
+
+/* Kills (SIGKILL) the process group of every child still running; for exit
+ * paths (SIGINT, fatal errors) where the loop will not run again. */
+void shell_shutdown(void);
+
+#endif
