@@ -3,7 +3,8 @@
 #   tests/lua/*.lua  runbooks run through the real binary       -> lua.NAME
 #                    (tests/run_lua.sh starts the loopback test HTTP server)
 #   tests/e2e/*.sh   shell scripts driving the real binary      -> e2e.NAME
-# Names starting with pg_ get a real PostgreSQL (fixture "pg": tests/pg/start.sh).
+# Names starting with pg_ get a real PostgreSQL (fixture "pg": tests/pg/start.sh);
+# they share that one server (one restarts it), so they run one at a time.
 set(TOCSIN_TEST_ENV "TOCSIN=$<TARGET_FILE:tocsin>;SRC=${CMAKE_SOURCE_DIR};BUILD=${CMAKE_BINARY_DIR}")
 
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*.c)
@@ -20,7 +21,7 @@ foreach(src ${LUA_TESTS})
   add_test(NAME lua.${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/run_lua.sh ${src})
   set_tests_properties(lua.${name} PROPERTIES ENVIRONMENT "${TOCSIN_TEST_ENV}" TIMEOUT 300)
   if(name MATCHES "^pg_")
-    set_tests_properties(lua.${name} PROPERTIES FIXTURES_REQUIRED pg)
+    set_tests_properties(lua.${name} PROPERTIES FIXTURES_REQUIRED pg RESOURCE_LOCK pg_server)
   endif()
 endforeach()
 
@@ -30,7 +31,7 @@ foreach(src ${E2E_TESTS})
   add_test(NAME e2e.${name} COMMAND bash ${src})
   set_tests_properties(e2e.${name} PROPERTIES ENVIRONMENT "${TOCSIN_TEST_ENV}" TIMEOUT 300)
   if(name MATCHES "^pg_")
-    set_tests_properties(e2e.${name} PROPERTIES FIXTURES_REQUIRED pg)
+    set_tests_properties(e2e.${name} PROPERTIES FIXTURES_REQUIRED pg RESOURCE_LOCK pg_server)
   endif()
 endforeach()
 
