@@ -3,6 +3,9 @@
  * to operations in FIFO order.  Nothing here blocks and no Lua runs here. */
 #include "sql_pool.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,21 @@ typedef struct sql_queue {
     int n;
 } sql_queue;
 
+/* A name lookup on libuv's thread pool; detached (c = NULL) when its
+ * connection is discarded first. */
+typedef struct gai_req {
+    uv_getaddrinfo_t req;
+    sql_conn *c;
+} gai_req;
+
+/* A server-side cancel running PQcancel on the thread pool; c is cleared
+ * when its connection is discarded first. */
+typedef struct cancel_req {
+    uv_work_t work;
+    PGcancel *pc;
+    sql_conn *c;
+} cancel_req;
+
 struct sql_conn {
     sql_pool *pool;
     PGconn *pg;
@@ -44,10 +62,14 @@ struct sql_conn {
     sql_queue queue;          /* held: statements of the transaction waiting their turn */
     sql_conn *prev, *next;    /* pool->conns */
     sql_conn *inext;          /* pool->idle */
+    gai_req *gai;             /* name lookup in progress */
+    cancel_req *cancel;       /* server-side cancel in progress */
+    int await_cancel;         /* drained; reused only once the cancel was delivered */
 };
 
 struct sql_pool {
     char *dsn;
+    char *host;               /* a host name we resolve ourselves, or NULL */
     int max, total, connecting, nidle;
     double connect_timeout;
     sql_conn *conns, *idle;
@@ -231,6 +253,15 @@ static void conn_discard(sql_conn *c)
     if (c->state == C_CONNECTING)
         p->connecting--;
     c->state = C_CLOSED;
+    if (c->gai) {
+        c->gai->c = NULL;
+        uv_cancel((uv_req_t *)&c->gai->req);
+        c->gai = NULL;
+    }
+    if (c->cancel) {
+        c->cancel->c = NULL;
+        c->cancel = NULL;
+    }
     PQclear(c->res);
     c->res = NULL;
     /* uv_close unregisters the fd synchronously, so closing the socket
@@ -335,23 +366,102 @@ static void conn_timer_cb(uv_timer_t *t);
 
 /* Starts a connection attempt for the pool.  Returns SQL_OK, or a failure
  * kind with the reason in why (nothing was added to the pool then). */
-static int conn_new(sql_pool *p, char *why, size_t whylen)
+/* Starts libpq's connection attempt; with host and hostaddr set (resolved by
+ * us) libpq does no DNS lookup of its own, which would block the loop.
+ * Returns SQL_OK or a failure kind with the reason in why. */
+static int conn_start_pg(sql_conn *c, const char *host, const char *hostaddr, char *why,
+                         size_t whylen)
 {
     /* client_encoding first so that the DSN may override it; dbname carries
-     * the whole DSN (expand_dbname), keyword=value or URI. */
-    static const char *const kw[] = {"client_encoding", "fallback_application_name", "dbname", NULL};
-    const char *val[] = {"UTF8", "tocsin", p->dsn, NULL};
+     * the whole DSN (expand_dbname), keyword=value or URI; host and hostaddr
+     * after it override the DSN's. */
+    const char *kw[] = {"client_encoding", "fallback_application_name", "dbname", "host", "hostaddr", NULL};
+    const char *val[] = {"UTF8", "tocsin", c->pool->dsn, host, hostaddr, NULL};
+    if (!host)
+        kw[3] = NULL;
+    c->pg = PQconnectStartParams(kw, val, 1);
+    if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
+        copy_msg(why, whylen, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+        return connect_fail_kind(why);
+    }
+    /* libpq: "at the beginning, consider PQconnectPoll to have returned
+     * PGRES_POLLING_WRITING". */
+    if (conn_watch(c, UV_WRITABLE) < 0) {
+        copy_msg(why, whylen, PQerrorMessage(c->pg));
+        if (!why[0])
+            snprintf(why, whylen, "could not watch the connection's socket");
+        return SQL_FAIL_CONNECT;
+    }
+    return SQL_OK;
+}
+
+static void conn_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    gai_req *g = req->data;
+    sql_conn *c = g->c;
+    char hosts[1024], addrs[1024], why[320];
+    size_t hn = 0, an = 0;
+    int naddr = 0;
+    free(g);
+    if (!c) {
+        uv_freeaddrinfo(res);
+        return;
+    }
+    c->gai = NULL;
+    if (status < 0) {
+        snprintf(why, sizeof why, "could not resolve host \"%s\": %s", c->pool->host, uv_strerror(status));
+        uv_freeaddrinfo(res);
+        conn_connect_failed(c, SQL_FAIL_CONNECT, why);
+        return;
+    }
+    /* host and hostaddr lists of the same length: libpq tries each address
+     * in turn, and still verifies TLS against the name. */
+    char ips[8][INET6_ADDRSTRLEN];
+    size_t hlen = strlen(c->pool->host);
+    for (struct addrinfo *ai = res; ai && naddr < 8; ai = ai->ai_next) {
+        const void *a = NULL;
+        if (ai->ai_family == AF_INET)
+            a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+        else if (ai->ai_family == AF_INET6)
+            a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+        if (!a || !inet_ntop(ai->ai_family, a, ips[naddr], sizeof ips[0]))
+            continue;
+        int dup = 0;
+        for (int i = 0; i < naddr; i++)
+            dup |= !strcmp(ips[i], ips[naddr]);
+        size_t il = strlen(ips[naddr]);
+        if (dup || hn + hlen + 2 > sizeof hosts || an + il + 2 > sizeof addrs)
+            continue;
+        if (naddr) {
+            hosts[hn++] = ',';
+            addrs[an++] = ',';
+        }
+        memcpy(hosts + hn, c->pool->host, hlen);
+        hn += hlen;
+        memcpy(addrs + an, ips[naddr], il);
+        an += il;
+        naddr++;
+    }
+    hosts[hn] = addrs[an] = '\0';
+    uv_freeaddrinfo(res);
+    if (!naddr) {
+        snprintf(why, sizeof why, "could not resolve host \"%s\": no address", c->pool->host);
+        conn_connect_failed(c, SQL_FAIL_CONNECT, why);
+        return;
+    }
+    int kind = conn_start_pg(c, hosts, addrs, why, sizeof why);
+    if (kind != SQL_OK)
+        conn_connect_failed(c, kind, why);
+}
+
+/* Starts a connection attempt for the pool.  Returns SQL_OK, or a failure
+ * kind with the reason in why (nothing was added to the pool then). */
+static int conn_new(sql_pool *p, char *why, size_t whylen)
+{
     sql_conn *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(why, whylen, "out of memory");
         return SQL_FAIL_CONNECT;
-    }
-    c->pg = PQconnectStartParams(kw, val, 1);
-    if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
-        copy_msg(why, whylen, c->pg ? PQerrorMessage(c->pg) : "out of memory");
-        PQfinish(c->pg);
-        free(c);
-        return connect_fail_kind(why);
     }
     c->pool = p;
     c->fd = -1;
@@ -365,16 +475,34 @@ static int conn_new(sql_pool *p, char *why, size_t whylen)
     p->total++;
     p->connecting++;
     uv_timer_start(&c->timer, conn_timer_cb, (uint64_t)(p->connect_timeout * 1000), 0);
-    /* libpq: "at the beginning, consider PQconnectPoll to have returned
-     * PGRES_POLLING_WRITING". */
-    if (conn_watch(c, UV_WRITABLE) < 0) {
-        copy_msg(why, whylen, PQerrorMessage(c->pg));
-        if (!why[0])
-            snprintf(why, whylen, "could not watch the connection's socket");
-        conn_discard(c);
-        return SQL_FAIL_CONNECT;
+    int kind = SQL_OK;
+    if (p->host) {
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        gai_req *g = malloc(sizeof *g);
+        if (!g) {
+            snprintf(why, whylen, "out of memory");
+            kind = SQL_FAIL_CONNECT;
+        } else {
+            g->c = c;
+            g->req.data = g;
+            int rc = uv_getaddrinfo(tn_loop(), &g->req, conn_resolved, p->host, NULL, &hints);
+            if (rc < 0) {
+                free(g);
+                snprintf(why, whylen, "could not resolve host \"%s\": %s", p->host, uv_strerror(rc));
+                kind = SQL_FAIL_CONNECT;
+            } else {
+                c->gai = g;
+            }
+        }
+    } else {
+        kind = conn_start_pg(c, NULL, NULL, why, whylen);
     }
-    return SQL_OK;
+    if (kind != SQL_OK)
+        conn_discard(c);
+    return kind;
 }
 
 /* ---- statements --------------------------------------------------------- */
@@ -514,11 +642,14 @@ discard:
 
 /* The first statement of op failed on a connection that had sat in the pool
  * and is now dead (server restart, terminated backend): the statement never
- * reached a live server, so it is tried once more on a fresh connection. */
+ * reached a live server, so it is tried again on another connection.  After
+ * a restart every idle connection may be dead, so this repeats (at most
+ * max + 1 times) until a fresh connection — which is never retried — or a
+ * live one takes it. */
 static int stale_failure(const sql_conn *c, const sql_op *op, int step, const PGresult *res,
                          const char *fail_msg)
 {
-    if (!c->doomed || !op->first_sent || op->retried || op->held)
+    if (!c->doomed || !op->first_sent || op->retried > c->pool->max || op->held)
         return 0;
     if (!(step == S_PRE || (step == S_MAIN && !op->pre)))
         return 0;
@@ -528,6 +659,24 @@ static int stale_failure(const sql_conn *c, const sql_op *op, int step, const PG
         return 0;
     const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     return !st || !strncmp(st, "57P0", 4) || !strncmp(st, "08", 2);
+}
+
+/* One dead pooled connection hints at a restart: drop the idle ones whose
+ * end has already arrived (the rest are caught by stale_failure). */
+static void pool_probe_idle(sql_pool *p)
+{
+    sql_conn **pp = &p->idle;
+    while (*pp) {
+        sql_conn *c = *pp;
+        if (PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK) {
+            pp = &c->inext;
+            continue;
+        }
+        *pp = c->inext;
+        p->nidle--;
+        c->state = C_BUSY; /* off the idle list: conn_discard must not look for it */
+        conn_discard(c);
+    }
 }
 
 static void conn_stmt_done(sql_conn *c, const char *fail_msg)
@@ -541,20 +690,27 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
     if (PQstatus(c->pg) != CONNECTION_OK)
         c->doomed = 1;
     if (!op) { /* orphaned by a timeout or cancel, or our own ROLLBACK */
-        uv_timer_stop(&c->timer);
         PQclear(res);
+        if (c->cancel) {
+            /* A cancel still on its way could hit the next statement run on
+             * this connection: wait for it (the drain deadline still runs). */
+            c->await_cancel = 1;
+            return;
+        }
+        uv_timer_stop(&c->timer);
         conn_idle(c);
         return;
     }
     int failed = fail_msg || !res || res_is_error(res);
     if (failed && stale_failure(c, op, step, res, fail_msg)) {
         PQclear(res);
-        op->retried = 1;
+        op->retried++;
         op->on = NULL;
         op->state = OP_WAITING;
         c->op = NULL;
         q_push_front(&p->waiters, op);
         conn_discard(c);
+        pool_probe_idle(p);
         pool_dispatch(p);
         return;
     }
@@ -663,11 +819,6 @@ static void conn_poll_cb(uv_poll_t *h, int status, int events)
 
 /* ---- server-side cancel ------------------------------------------------- */
 
-typedef struct cancel_req {
-    uv_work_t work;
-    PGcancel *pc;
-} cancel_req;
-
 static void cancel_work(uv_work_t *w)
 {
     /* PQcancel connects and writes synchronously: on a pool thread, not the loop. */
@@ -680,8 +831,18 @@ static void cancel_after(uv_work_t *w, int status)
 {
     (void)status;
     cancel_req *r = w->data;
+    sql_conn *c = r->c;
     PQfreeCancel(r->pc);
     free(r);
+    if (!c)
+        return;
+    c->cancel = NULL;
+    if (c->await_cancel) {
+        /* PQcancel returned once the server had signalled the backend. */
+        c->await_cancel = 0;
+        uv_timer_stop(&c->timer);
+        conn_idle(c);
+    }
 }
 
 static void conn_cancel_server(sql_conn *c)
@@ -696,11 +857,14 @@ static void conn_cancel_server(sql_conn *c)
         return;
     }
     r->pc = pc;
+    r->c = c;
     r->work.data = r;
     if (uv_queue_work(tn_loop(), &r->work, cancel_work, cancel_after) < 0) {
         PQfreeCancel(pc);
         free(r);
+        return;
     }
+    c->cancel = r;
 }
 
 /* The statement in flight on c belongs to nobody now: stop it on the server
@@ -724,6 +888,15 @@ static void conn_timer_cb(uv_timer_t *t)
         conn_discard(c);
         pool_fail_head(p, SQL_FAIL_TIMEOUT, msg);
         pool_dispatch(p);
+        return;
+    }
+    if (c->await_cancel) {
+        /* The cancel is stuck (server unreachable): drop the connection. */
+        c->await_cancel = 0;
+        c->cancel->c = NULL;
+        c->cancel = NULL;
+        c->doomed = 1;
+        conn_idle(c);
         return;
     }
     if (c->step != S_NONE && !c->op) {
@@ -750,6 +923,31 @@ static void pool_dispatch(sql_pool *p)
     }
 }
 
+/* The DSN's host when it is one name that needs a DNS lookup: no hostaddr
+ * given, not a socket directory, not an IP address, not a list. */
+static char *host_to_resolve(const char *dsn)
+{
+    char *err = NULL, *host = NULL;
+    const char *h = NULL, *ha = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    PQfreemem(err);
+    if (!opts)
+        return NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!strcmp(o->keyword, "host"))
+            h = o->val;
+        else if (!strcmp(o->keyword, "hostaddr"))
+            ha = o->val;
+    }
+    if (h && *h && !(ha && *ha) && h[0] != '/' && h[0] != '@' && !strchr(h, ',')) {
+        unsigned char buf[sizeof(struct in6_addr)];
+        if (inet_pton(AF_INET, h, buf) != 1 && inet_pton(AF_INET6, h, buf) != 1)
+            host = strdup(h);
+    }
+    PQconninfoFree(opts);
+    return host;
+}
+
 sql_pool *sql_pool_get(const char *dsn, int max, int *created)
 {
     sql_pool *p;
@@ -767,6 +965,7 @@ sql_pool *sql_pool_get(const char *dsn, int max, int *created)
         return NULL;
     }
     p->max = max > 0 ? max : SQL_DEFAULT_MAX;
+    p->host = host_to_resolve(dsn);
     p->connect_timeout = SQL_CONNECT_DEFAULT_S;
     p->next = pools;
     pools = p;
@@ -880,7 +1079,7 @@ void sql_conn_release(sql_conn *c)
         op_fail(op, SQL_FAIL_CONNECT, "the transaction ended");
         op_complete(op);
     }
-    if (c->step != S_NONE)
+    if (c->step != S_NONE || c->await_cancel)
         return; /* draining an orphaned statement: conn_idle puts it back */
     if (c->doomed) {
         sql_pool *p = c->pool;
@@ -910,6 +1109,7 @@ void sql_pool_shutdown(void)
             conn_discard(c);
         }
         free(p->dsn);
+        free(p->host);
         free(p);
     }
 }

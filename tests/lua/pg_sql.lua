@@ -205,6 +205,13 @@ local function failures()
   local nodb = sql.open((dsn:gsub("/tocsin$", "/no_such_db")), { timeout = 5 })
   local r3, err3 = nodb:query("SELECT 1")
   assert(r3 == nil and err3.kind == "connect", tostring(err3))
+  -- a host name is resolved off the loop (localhost: ::1 refused, then 127.0.0.1)
+  local byname = sql.open((dsn:gsub("@127%.0%.0%.1:", "@localhost:")), { timeout = 5 })
+  assert(ok(byname:one("SELECT 1 AS one")).one == 1)
+  local noname = sql.open((dsn:gsub("@127%.0%.0%.1:", "@no-such-host.invalid:")), { timeout = 5 })
+  local r4, err4 = noname:one("SELECT 1")
+  assert(r4 == nil and err4.kind == "connect" and err4.message:find("resolve"), tostring(err4))
+  no_secret(err4)
   -- tostring(db) does not show the DSN
   assert(not tostring(db):find(password, 1, true))
 end

@@ -61,4 +61,31 @@ assert(running("tn-many") == 0)
 for _ = 1, 10 do assert(db:one("SELECT 2 AS two").two == 2) end
 st = db:stats()
 assert(st.busy == 0 and st.waiting == 0 and st.total <= st.max, json.encode(st))
+
+-- a statement cancelled by someone else (pg_cancel_backend): kind "canceled"
+local victim = task.spawn(function() return slow:query("SELECT pg_sleep(10) /* tn-victim */") end)
+time.sleep(0.3)
+local k = assert(observer:query(
+  "SELECT pg_cancel_backend(pid) AS c FROM pg_stat_activity WHERE query LIKE '%tn-victim%' AND pid <> pg_backend_pid()"))
+assert(#k == 1 and k[1].c == true)
+local okv, vr, verr = victim:wait()
+assert(okv and vr == nil and verr.kind == "canceled" and verr.sqlstate == "57014", tostring(verr))
+
+-- a late cancel never hits the next statement on the same connection: one
+-- connection, statements racing their deadline, each followed by another
+local single_dsn = dsn .. "?application_name=tn_single"
+local single = sql.open(single_dsn, { max = 1, timeout = 0.05 })
+local patient = sql.open(single_dsn, { timeout = 10 })
+local timeouts = 0
+for i = 1, 40 do
+  local r1, e1 = single:query("SELECT pg_sleep($1)", 0.04 + (i % 5) * 0.005)
+  if not r1 then
+    assert(e1.kind == "timeout", tostring(e1))
+    timeouts = timeouts + 1
+  end
+  local r2, e2 = patient:one("SELECT $1::int AS i FROM pg_sleep(0.01)", i)
+  assert(r2 and r2.i == i, "statement after a cancel: " .. tostring(e2))
+end
+assert(timeouts > 0, "no statement hit its deadline")
+assert(single:stats().total == 1)
 print("pg_timeout: all checks passed")
