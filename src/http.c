@@ -543,12 +543,15 @@ static int push_response(lua_State *L, void *op)
         url = "";
     if (r->result != CURLE_OK) {
         const char *kind = error_kind(r->result, r->over_limit);
-        if (r->over_limit)
-            tn_err_fail(L, kind, "%s %s: the response body is larger than max_body (%d bytes)",
-                        r->method, url, (int)r->max_body);
-        else
+        if (r->over_limit) {
+            char lim[32];
+            snprintf(lim, sizeof lim, "%zu", r->max_body);
+            tn_err_fail(L, kind, "%s %s: the response body is larger than max_body (%s bytes)",
+                        r->method, url, lim);
+        } else {
             tn_err_fail(L, kind, "%s %s failed: %s", r->method, url,
                         r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+        }
         http_orphan = NULL;
         req_release(r);
         return 2;
