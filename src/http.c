@@ -210,6 +210,8 @@ static void on_poll(uv_poll_t *p, int status, int events)
 {
     http_sock *s = p->data;
     int flags = 0, running;
+    if (status < 0)
+        s->polling = 0; /* libuv stopped the watcher (POLLERR) */
     if (!s->events) {
         /* An idle kept-alive connection became readable: the server closed
          * it (or misbehaves).  curl notices when it next tries to reuse it. */
@@ -217,13 +219,22 @@ static void on_poll(uv_poll_t *p, int status, int events)
         s->polling = 0;
         return;
     }
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
+    if (status < 0) {
+        /* Let curl read and write: the failing call gives it the real
+         * error (e.g. "connection reset by peer"), not just "poll error". */
+        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
+    } else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
     curl_multi_socket_action(http_multi, s->fd, flags, &running);
+    /* s stays valid until its close callback, which cannot run before we
+     * return: if curl still wants the socket, watch it again. */
+    if (status < 0 && !uv_is_closing((uv_handle_t *)&s->poll) && s->events && !s->polling &&
+        uv_poll_start(&s->poll, s->events, on_poll) == 0)
+        s->polling = s->events;
     check_done();
 }
 

@@ -11,14 +11,17 @@ Endpoints:
                requests it has carried (keep-alive reuse made observable)
   /drop        answers (keep-alive), then closes the connection 100 ms later
                without notice (a server dropping an idle connection)
+  /reset       no answer: the connection is reset (RST)
   /stats       JSON {connections, requests, slow_active, posts}
   /posts       JSON {count}: non-GET/HEAD requests received so far (dry-run test)
-Usage: testserver.py --port-file F [--port N]
+Usage: testserver.py --port-file F [--port N] [--cert PEM --key PEM]  (TLS)
 """
 import argparse
 import json
 import os
 import select
+import socket
+import struct
 import sys
 import threading
 import time
@@ -106,6 +109,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(0.1)
             self.close_connection = True
+        elif path == "/reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
         elif path == "/stats":
             with LOCK:
                 snap = dict(STATS)
@@ -148,8 +154,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", args.port), Handler)
+    if args.cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -34,6 +34,11 @@ assert(res == nil and err.kind == "protocol", tostring(err))
 res, err = http.get(base .. "/json", { max_body = 10 })
 assert(res == nil and err.kind == "limit", tostring(err))
 
+-- a connection reset by the server: protocol, with the system's reason
+res, err = http.get(base .. "/reset", { timeout = 5 })
+assert(res == nil and err.kind == "protocol", tostring(err))
+assert(err.message:match("reset"), err.message)
+
 -- the engine still works after failures
 res = assert(http.get(base .. "/json"))
 assert(res.status == 200)
