@@ -270,8 +270,8 @@ static int push_query_error(lua_State *L, const PGresult *r)
         st = "";
     if (!strncmp(st, "28", 2))
         kind = "auth";
-    else if (!strncmp(st, "08", 2) || !strncmp(st, "57P0", 4))
-        kind = "connect";
+    else if ((!strncmp(st, "08", 2) && strcmp(st, "08P01")) || !strncmp(st, "57P0", 4))
+        kind = "connect"; /* 08P01 (protocol violation) is a wrong parameter count */
     else if (!strcmp(st, "57014"))
         kind = msg && strstr(msg, "statement timeout") ? "timeout" : "canceled";
     lua_pushnil(L);
@@ -355,18 +355,34 @@ static int push_result(lua_State *L, lua_op *o)
     }
 }
 
+static int push_protected(lua_State *L)
+{
+    lua_op *o = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    return push_result(L, o);
+}
+
 static int op_push(lua_State *L, void *p)
 {
     lua_op *o = p;
-    if (!L) { /* the task was cancelled after its statement ended */
-        if (o->kind == K_ACQUIRE && !o->op.fail && o->op.conn)
-            sql_conn_release(o->op.conn);
-        sql_op_free(&o->op);
-        return 0;
+    int rc = LUA_OK, top = 0;
+    if (L) {
+        /* Building rows may raise (memory limit): the op is freed either way. */
+        top = lua_gettop(L);
+        lua_pushcfunction(L, push_protected);
+        lua_pushlightuserdata(L, o);
+        rc = lua_pcall(L, 1, LUA_MULTRET, 0);
     }
-    int n = push_result(L, o);
+    /* An acquired connection nobody took (task cancelled after the wake-up,
+     * or the tx object could not be made) goes back to the pool. */
+    if (o->kind == K_ACQUIRE && !o->op.fail && o->op.conn)
+        sql_conn_release(o->op.conn);
     sql_op_free(&o->op);
-    return n;
+    if (!L)
+        return 0;
+    if (rc != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L) - top;
 }
 
 static void op_done(sql_op *op)

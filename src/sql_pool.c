@@ -3,13 +3,11 @@
  * to operations in FIFO order.  Nothing here blocks and no Lua runs here. */
 #include "sql_pool.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql_net.h"
 #include "task.h"
 
 /* How long a cancelled statement may take to end before its connection is
@@ -27,21 +25,6 @@ typedef struct sql_queue {
     sql_op *head, *tail;
     int n;
 } sql_queue;
-
-/* A name lookup on libuv's thread pool; detached (c = NULL) when its
- * connection is discarded first. */
-typedef struct gai_req {
-    uv_getaddrinfo_t req;
-    sql_conn *c;
-} gai_req;
-
-/* A server-side cancel running PQcancel on the thread pool; c is cleared
- * when its connection is discarded first. */
-typedef struct cancel_req {
-    uv_work_t work;
-    PGcancel *pc;
-    sql_conn *c;
-} cancel_req;
 
 struct sql_conn {
     sql_pool *pool;
@@ -62,8 +45,8 @@ struct sql_conn {
     sql_queue queue;          /* held: statements of the transaction waiting their turn */
     sql_conn *prev, *next;    /* pool->conns */
     sql_conn *inext;          /* pool->idle */
-    gai_req *gai;             /* name lookup in progress */
-    cancel_req *cancel;       /* server-side cancel in progress */
+    sql_resolve *gai;         /* name lookup in progress */
+    sql_cancel *cancel;       /* server-side cancel in progress */
     int await_cancel;         /* drained; reused only once the cancel was delivered */
 };
 
@@ -254,12 +237,11 @@ static void conn_discard(sql_conn *c)
         p->connecting--;
     c->state = C_CLOSED;
     if (c->gai) {
-        c->gai->c = NULL;
-        uv_cancel((uv_req_t *)&c->gai->req);
+        sql_net_resolve_detach(c->gai);
         c->gai = NULL;
     }
     if (c->cancel) {
-        c->cancel->c = NULL;
+        sql_net_cancel_detach(c->cancel);
         c->cancel = NULL;
     }
     PQclear(c->res);
@@ -395,63 +377,14 @@ static int conn_start_pg(sql_conn *c, const char *host, const char *hostaddr, ch
     return SQL_OK;
 }
 
-static void conn_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+static void conn_resolved(void *arg, const char *hosts, const char *addrs, const char *err)
 {
-    gai_req *g = req->data;
-    sql_conn *c = g->c;
-    char hosts[1024], addrs[1024], why[320];
-    size_t hn = 0, an = 0;
-    int naddr = 0;
-    free(g);
-    if (!c) {
-        uv_freeaddrinfo(res);
-        return;
-    }
+    sql_conn *c = arg;
+    char why[320];
     c->gai = NULL;
-    if (status < 0) {
-        snprintf(why, sizeof why, "could not resolve host \"%s\": %s", c->pool->host, uv_strerror(status));
-        uv_freeaddrinfo(res);
-        conn_connect_failed(c, SQL_FAIL_CONNECT, why);
-        return;
-    }
-    /* host and hostaddr lists of the same length: libpq tries each address
-     * in turn, and still verifies TLS against the name. */
-    char ips[8][INET6_ADDRSTRLEN];
-    size_t hlen = strlen(c->pool->host);
-    for (struct addrinfo *ai = res; ai && naddr < 8; ai = ai->ai_next) {
-        const void *a = NULL;
-        if (ai->ai_family == AF_INET)
-            a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-        else if (ai->ai_family == AF_INET6)
-            a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-        if (!a || !inet_ntop(ai->ai_family, a, ips[naddr], sizeof ips[0]))
-            continue;
-        int dup = 0;
-        for (int i = 0; i < naddr; i++)
-            dup |= !strcmp(ips[i], ips[naddr]);
-        size_t il = strlen(ips[naddr]);
-        if (dup || hn + hlen + 2 > sizeof hosts || an + il + 2 > sizeof addrs)
-            continue;
-        if (naddr) {
-            hosts[hn++] = ',';
-            addrs[an++] = ',';
-        }
-        memcpy(hosts + hn, c->pool->host, hlen);
-        hn += hlen;
-        memcpy(addrs + an, ips[naddr], il);
-        an += il;
-        naddr++;
-    }
-    hosts[hn] = addrs[an] = '\0';
-    uv_freeaddrinfo(res);
-    if (!naddr) {
-        snprintf(why, sizeof why, "could not resolve host \"%s\": no address", c->pool->host);
-        conn_connect_failed(c, SQL_FAIL_CONNECT, why);
-        return;
-    }
-    int kind = conn_start_pg(c, hosts, addrs, why, sizeof why);
+    int kind = err ? SQL_FAIL_CONNECT : conn_start_pg(c, hosts, addrs, why, sizeof why);
     if (kind != SQL_OK)
-        conn_connect_failed(c, kind, why);
+        conn_connect_failed(c, kind, err ? err : why);
 }
 
 /* Starts a connection attempt for the pool.  Returns SQL_OK, or a failure
@@ -477,26 +410,9 @@ static int conn_new(sql_pool *p, char *why, size_t whylen)
     uv_timer_start(&c->timer, conn_timer_cb, (uint64_t)(p->connect_timeout * 1000), 0);
     int kind = SQL_OK;
     if (p->host) {
-        struct addrinfo hints;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        gai_req *g = malloc(sizeof *g);
-        if (!g) {
-            snprintf(why, whylen, "out of memory");
+        c->gai = sql_net_resolve(p->host, conn_resolved, c, why, whylen);
+        if (!c->gai)
             kind = SQL_FAIL_CONNECT;
-        } else {
-            g->c = c;
-            g->req.data = g;
-            int rc = uv_getaddrinfo(tn_loop(), &g->req, conn_resolved, p->host, NULL, &hints);
-            if (rc < 0) {
-                free(g);
-                snprintf(why, whylen, "could not resolve host \"%s\": %s", p->host, uv_strerror(rc));
-                kind = SQL_FAIL_CONNECT;
-            } else {
-                c->gai = g;
-            }
-        }
     } else {
         kind = conn_start_pg(c, NULL, NULL, why, whylen);
     }
@@ -819,23 +735,9 @@ static void conn_poll_cb(uv_poll_t *h, int status, int events)
 
 /* ---- server-side cancel ------------------------------------------------- */
 
-static void cancel_work(uv_work_t *w)
+static void conn_cancel_delivered(void *arg)
 {
-    /* PQcancel connects and writes synchronously: on a pool thread, not the loop. */
-    cancel_req *r = w->data;
-    char buf[256];
-    PQcancel(r->pc, buf, sizeof buf);
-}
-
-static void cancel_after(uv_work_t *w, int status)
-{
-    (void)status;
-    cancel_req *r = w->data;
-    sql_conn *c = r->c;
-    PQfreeCancel(r->pc);
-    free(r);
-    if (!c)
-        return;
+    sql_conn *c = arg;
     c->cancel = NULL;
     if (c->await_cancel) {
         /* PQcancel returned once the server had signalled the backend. */
@@ -850,21 +752,7 @@ static void conn_cancel_server(sql_conn *c)
     if (c->cancel_sent)
         return;
     c->cancel_sent = 1;
-    PGcancel *pc = PQgetCancel(c->pg);
-    cancel_req *r = pc ? malloc(sizeof *r) : NULL;
-    if (!r) {
-        PQfreeCancel(pc);
-        return;
-    }
-    r->pc = pc;
-    r->c = c;
-    r->work.data = r;
-    if (uv_queue_work(tn_loop(), &r->work, cancel_work, cancel_after) < 0) {
-        PQfreeCancel(pc);
-        free(r);
-        return;
-    }
-    c->cancel = r;
+    c->cancel = sql_net_cancel(c->pg, conn_cancel_delivered, c);
 }
 
 /* The statement in flight on c belongs to nobody now: stop it on the server
@@ -893,7 +781,7 @@ static void conn_timer_cb(uv_timer_t *t)
     if (c->await_cancel) {
         /* The cancel is stuck (server unreachable): drop the connection. */
         c->await_cancel = 0;
-        c->cancel->c = NULL;
+        sql_net_cancel_detach(c->cancel);
         c->cancel = NULL;
         c->doomed = 1;
         conn_idle(c);
@@ -923,31 +811,6 @@ static void pool_dispatch(sql_pool *p)
     }
 }
 
-/* The DSN's host when it is one name that needs a DNS lookup: no hostaddr
- * given, not a socket directory, not an IP address, not a list. */
-static char *host_to_resolve(const char *dsn)
-{
-    char *err = NULL, *host = NULL;
-    const char *h = NULL, *ha = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
-    PQfreemem(err);
-    if (!opts)
-        return NULL;
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!strcmp(o->keyword, "host"))
-            h = o->val;
-        else if (!strcmp(o->keyword, "hostaddr"))
-            ha = o->val;
-    }
-    if (h && *h && !(ha && *ha) && h[0] != '/' && h[0] != '@' && !strchr(h, ',')) {
-        unsigned char buf[sizeof(struct in6_addr)];
-        if (inet_pton(AF_INET, h, buf) != 1 && inet_pton(AF_INET6, h, buf) != 1)
-            host = strdup(h);
-    }
-    PQconninfoFree(opts);
-    return host;
-}
-
 sql_pool *sql_pool_get(const char *dsn, int max, int *created)
 {
     sql_pool *p;
@@ -965,7 +828,7 @@ sql_pool *sql_pool_get(const char *dsn, int max, int *created)
         return NULL;
     }
     p->max = max > 0 ? max : SQL_DEFAULT_MAX;
-    p->host = host_to_resolve(dsn);
+    p->host = sql_net_host_to_resolve(dsn);
     p->connect_timeout = SQL_CONNECT_DEFAULT_S;
     p->next = pools;
     pools = p;

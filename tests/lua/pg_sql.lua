@@ -99,6 +99,9 @@ local function errors()
   -- one with an error gives nil, err
   local o, e5 = db:one("SELECT 1/0")
   assert(o == nil and e5.sqlstate == "22012")
+  -- a wrong parameter count is the caller's mistake, not a lost connection
+  local _, e6 = db:query("SELECT $1::int AS a, $2::int AS b", 1)
+  assert(e6 and e6.kind == "query" and e6.sqlstate == "08P01", tostring(e6))
   -- wrong argument types raise
   assert(not pcall(db.query, db, {}))
   assert(not pcall(db.query, db, "SELECT $1", function() end))
