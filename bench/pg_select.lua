@@ -34,4 +34,5 @@ for i = 1, C do assert(tasks[i]:wait()) end
 local elapsed = time.monotonic() - t0
 local total = 0
 for i = 1, C do total = total + counts[i] end
-print(string.format("tocsin_tps %.1f (%d queries in %.2f s, %d tasks, pool of %d)", total / elapsed, total, elapsed, C, C))
+print(string.format("tocsin_tps %.1f (%d queries in %.2f s, %d tasks, pool of %d)",
+  total / elapsed, total, elapsed, C, C))

@@ -54,7 +54,7 @@ typedef struct lua_op {
     sql_op op;
     tn_task *task;
     int kind;
-    int dry;        /* wrapped for a dry run: a refused write becomes an action */
+    int dry; /* wrapped for a dry run: a refused write becomes an action */
 } lua_op;
 
 /* ---- parameters --------------------------------------------------------- */
@@ -652,8 +652,8 @@ static int tx_ctl(lua_State *L)
     o->op.held = tx->conn;
     o->op.timeout = tx->timeout;
     o->op.done = op_done;
-    o->op.sql = w == 0 ? (run_is_dry(task_run(t)) ? "BEGIN READ ONLY" : "BEGIN")
-                       : w == 1 ? "COMMIT" : "ROLLBACK";
+    static const char *const stmt[] = {"BEGIN", "COMMIT", "ROLLBACK"};
+    o->op.sql = w == 0 && run_is_dry(task_run(t)) ? "BEGIN READ ONLY" : stmt[w];
     sql_op_start(&o->op);
     return task_suspend(L, t, op_cancel, o);
 }
@@ -711,12 +711,12 @@ static void push_tx_fn(lua_State *L)
 int luaopen_tn_sql(lua_State *L)
 {
     static const luaL_Reg db_methods[] = {
-        {"query", db_query}, {"exec", db_exec},   {"one", db_one},
+        {"query", db_query},      {"exec", db_exec},   {"one", db_one},
         {"_acquire", db_acquire}, {"stats", db_stats}, {NULL, NULL},
     };
     static const luaL_Reg tx_methods[] = {
-        {"query", tx_query}, {"exec", tx_exec}, {"one", tx_one},
-        {"_ctl", tx_ctl},     {"_release", tx_release}, {NULL, NULL},
+        {"query", tx_query}, {"exec", tx_exec},        {"one", tx_one},
+        {"_ctl", tx_ctl},    {"_release", tx_release}, {NULL, NULL},
     };
     luaL_newmetatable(L, DB_MT);
     luaL_newlib(L, db_methods);
@@ -745,4 +745,7 @@ int luaopen_tn_sql(lua_State *L)
     return 1;
 }
 
-void sql_shutdown(void) { sql_pool_shutdown(); }
+void sql_shutdown(void)
+{
+    sql_pool_shutdown();
+}

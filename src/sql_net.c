@@ -61,7 +61,8 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (!r->cb)
         goto done;
     if (status < 0) {
-        snprintf(err, sizeof err, "could not resolve host \"%s\": %s", r->host, uv_strerror(status));
+        snprintf(err, sizeof err, "could not resolve host \"%s\": %s", r->host,
+                 uv_strerror(status));
         r->cb(r->arg, NULL, NULL, err);
         goto done;
     }
@@ -103,7 +104,8 @@ done:
     free(r);
 }
 
-sql_resolve *sql_net_resolve(const char *host, sql_resolve_cb cb, void *arg, char *why, size_t whylen)
+sql_resolve *sql_net_resolve(const char *host, sql_resolve_cb cb, void *arg, char *why,
+                             size_t whylen)
 {
     size_t n = strlen(host);
     sql_resolve *r = malloc(sizeof *r + n + 1);
@@ -173,4 +175,7 @@ sql_cancel *sql_net_cancel(PGconn *pg, sql_cancel_cb cb, void *arg)
     return r;
 }
 
-void sql_net_cancel_detach(sql_cancel *r) { r->cb = NULL; }
+void sql_net_cancel_detach(sql_cancel *r)
+{
+    r->cb = NULL;
+}

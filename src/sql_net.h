@@ -16,7 +16,8 @@ typedef struct sql_resolve sql_resolve;
  * hostaddr (one entry per address found), or err set. */
 typedef void (*sql_resolve_cb)(void *arg, const char *hosts, const char *addrs, const char *err);
 /* Starts the lookup; NULL (reason in why) when it could not start. */
-sql_resolve *sql_net_resolve(const char *host, sql_resolve_cb cb, void *arg, char *why, size_t whylen);
+sql_resolve *sql_net_resolve(const char *host, sql_resolve_cb cb, void *arg, char *why,
+                             size_t whylen);
 /* The caller is gone: cb will not be called. */
 void sql_net_resolve_detach(sql_resolve *r);
 

@@ -29,30 +29,30 @@ typedef struct sql_queue {
 struct sql_conn {
     sql_pool *pool;
     PGconn *pg;
-    uv_poll_t *poll;          /* replaced when PQsocket changes while connecting */
+    uv_poll_t *poll; /* replaced when PQsocket changes while connecting */
     int fd;
-    int events;               /* what poll watches */
-    uv_timer_t timer;         /* connect deadline, then drain deadline */
-    int state;                /* C_* */
-    int step;                 /* S_* */
-    int held;                 /* dedicated to a transaction (db:tx) */
-    int used;                 /* a statement completed on it: it has been reused */
-    int doomed;               /* broken or in an unknown state: discard, never reuse */
-    int reset_tried;          /* a ROLLBACK was sent to clean it before reuse */
+    int events;       /* what poll watches */
+    uv_timer_t timer; /* connect deadline, then drain deadline */
+    int state;        /* C_* */
+    int step;         /* S_* */
+    int held;         /* dedicated to a transaction (db:tx) */
+    int used;         /* a statement completed on it: it has been reused */
+    int doomed;       /* broken or in an unknown state: discard, never reuse */
+    int reset_tried;  /* a ROLLBACK was sent to clean it before reuse */
     int cancel_sent;
-    sql_op *op;               /* owner of the statement in flight; NULL when orphaned */
-    PGresult *res;            /* result being collected */
-    sql_queue queue;          /* held: statements of the transaction waiting their turn */
-    sql_conn *prev, *next;    /* pool->conns */
-    sql_conn *inext;          /* pool->idle */
-    sql_resolve *gai;         /* name lookup in progress */
-    sql_cancel *cancel;       /* server-side cancel in progress */
-    int await_cancel;         /* drained; reused only once the cancel was delivered */
+    sql_op *op;            /* owner of the statement in flight; NULL when orphaned */
+    PGresult *res;         /* result being collected */
+    sql_queue queue;       /* held: statements of the transaction waiting their turn */
+    sql_conn *prev, *next; /* pool->conns */
+    sql_conn *inext;       /* pool->idle */
+    sql_resolve *gai;      /* name lookup in progress */
+    sql_cancel *cancel;    /* server-side cancel in progress */
+    int await_cancel;      /* drained; reused only once the cancel was delivered */
 };
 
 struct sql_pool {
     char *dsn;
-    char *host;               /* a host name we resolve ourselves, or NULL */
+    char *host; /* a host name we resolve ourselves, or NULL */
     int max, total, connecting, nidle;
     double connect_timeout;
     sql_conn *conns, *idle;
@@ -142,8 +142,8 @@ static void copy_msg(char *dst, size_t n, const char *src)
 static int connect_fail_kind(const char *msg)
 {
     static const char *const auth[] = {
-        "authentication failed", "no password supplied", "pg_hba.conf", "SCRAM",
-        "password", "authentication method", "does not exist", NULL,
+        "authentication failed", "no password supplied", "pg_hba.conf", "SCRAM", "password",
+        "authentication method", "does not exist",       NULL,
     };
     for (int i = 0; auth[i]; i++) {
         if (strstr(msg, auth[i])) {
@@ -170,7 +170,10 @@ static void notice_ignore(void *arg, const char *message)
     (void)message;
 }
 
-static void free_handle_cb(uv_handle_t *h) { free(h); }
+static void free_handle_cb(uv_handle_t *h)
+{
+    free(h);
+}
 
 /* ---- operations --------------------------------------------------------- */
 
@@ -192,7 +195,8 @@ static void op_fail(sql_op *op, int kind, const char *msg)
 static void op_set_result(sql_op *op, PGresult *res, const char *fail_msg, int broken)
 {
     if (fail_msg || !res) {
-        op_fail(op, broken ? SQL_FAIL_CONNECT : SQL_FAIL_QUERY, fail_msg ? fail_msg : "connection lost");
+        op_fail(op, broken ? SQL_FAIL_CONNECT : SQL_FAIL_QUERY,
+                fail_msg ? fail_msg : "connection lost");
         PQclear(res);
         return;
     }
@@ -210,7 +214,10 @@ static void op_set_result(sql_op *op, PGresult *res, const char *fail_msg, int b
 
 /* ---- connections -------------------------------------------------------- */
 
-static void conn_free_cb(uv_handle_t *h) { free(h->data); }
+static void conn_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void conn_discard(sql_conn *c)
 {
@@ -357,7 +364,8 @@ static int conn_start_pg(sql_conn *c, const char *host, const char *hostaddr, ch
     /* client_encoding first so that the DSN may override it; dbname carries
      * the whole DSN (expand_dbname), keyword=value or URI; host and hostaddr
      * after it override the DSN's. */
-    const char *kw[] = {"client_encoding", "fallback_application_name", "dbname", "host", "hostaddr", NULL};
+    const char *kw[] = {
+        "client_encoding", "fallback_application_name", "dbname", "host", "hostaddr", NULL};
     const char *val[] = {"UTF8", "tocsin", c->pool->dsn, host, hostaddr, NULL};
     if (!host)
         kw[3] = NULL;
@@ -909,7 +917,10 @@ void sql_op_abandon(sql_op *op)
     uv_timer_stop(&op->timer);
 }
 
-static void op_free_cb(uv_handle_t *h) { free(h->data); }
+static void op_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 void sql_op_free(sql_op *op)
 {

@@ -29,27 +29,27 @@ enum sql_fail {
 struct sql_op {
     /* in */
     sql_pool *pool;
-    sql_conn *held;          /* a transaction's own connection, or NULL: use the pool */
-    int acquire;             /* just take a connection and hold it (db:tx) */
-    const char *pre;         /* run first on the same connection (dry run: BEGIN READ ONLY) */
-    const char *post_ok;     /* run after the statement succeeded, */
-    const char *post_err;    /* or failed (dry run: ROLLBACK) */
+    sql_conn *held;       /* a transaction's own connection, or NULL: use the pool */
+    int acquire;          /* just take a connection and hold it (db:tx) */
+    const char *pre;      /* run first on the same connection (dry run: BEGIN READ ONLY) */
+    const char *post_ok;  /* run after the statement succeeded, */
+    const char *post_err; /* or failed (dry run: ROLLBACK) */
     const char *sql;
     int nparams;
     const char *const *params; /* text; NULL entries are SQL NULL */
-    double timeout;          /* seconds, <= 0: none */
+    double timeout;            /* seconds, <= 0: none */
     void (*done)(sql_op *op);
     /* out */
-    int fail;                /* enum sql_fail */
-    char msg[320];           /* why, when fail is set and there is no result */
-    PGresult *res;           /* the statement's result (ok or error), freed by sql_op_free */
-    sql_conn *conn;          /* acquire: the connection now held */
+    int fail;       /* enum sql_fail */
+    char msg[320];  /* why, when fail is set and there is no result */
+    PGresult *res;  /* the statement's result (ok or error), freed by sql_op_free */
+    sql_conn *conn; /* acquire: the connection now held */
     /* private */
     int state;
     int retried;
-    int first_sent;          /* the op's first statement went out on a reused connection */
-    sql_conn *on;            /* connection running it */
-    sql_op *qprev, *qnext;   /* waiting queue links */
+    int first_sent;        /* the op's first statement went out on a reused connection */
+    sql_conn *on;          /* connection running it */
+    sql_op *qprev, *qnext; /* waiting queue links */
     uv_timer_t timer;
 };
 

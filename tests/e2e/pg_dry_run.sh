@@ -9,10 +9,10 @@ set -u
 . "$BUILD/pg.env"
 tmp=$(mktemp -d)
 T="dry_$$_$RANDOM"
-cleanup() { psql -X -q "$PGTEST_DSN" -c "DROP TABLE IF EXISTS $T; DROP SEQUENCE IF EXISTS ${T}_seq" >/dev/null 2>&1; rm -rf "$tmp"; }
+cleanup() { "$PGTEST_BIN/psql" -X -q "$PGTEST_DSN" -c "DROP TABLE IF EXISTS $T; DROP SEQUENCE IF EXISTS ${T}_seq" >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- output:"; cat "$tmp/out" 2>/dev/null; exit 1; }
-q() { psql -X -q -At "$PGTEST_DSN" -c "$1"; }
+q() { "$PGTEST_BIN/psql" -X -q -At "$PGTEST_DSN" -c "$1"; }
 
 q "CREATE TABLE $T (id int PRIMARY KEY, note text); INSERT INTO $T VALUES (1, 'one'); CREATE SEQUENCE ${T}_seq" ||
   fail "setup"

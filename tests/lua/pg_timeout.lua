@@ -66,7 +66,8 @@ assert(st.busy == 0 and st.waiting == 0 and st.total <= st.max, json.encode(st))
 local victim = task.spawn(function() return slow:query("SELECT pg_sleep(10) /* tn-victim */") end)
 time.sleep(0.3)
 local k = assert(observer:query(
-  "SELECT pg_cancel_backend(pid) AS c FROM pg_stat_activity WHERE query LIKE '%tn-victim%' AND pid <> pg_backend_pid()"))
+  "SELECT pg_cancel_backend(pid) AS c FROM pg_stat_activity" ..
+  " WHERE query LIKE '%tn-victim%' AND pid <> pg_backend_pid()"))
 assert(#k == 1 and k[1].c == true)
 local okv, vr, verr = victim:wait()
 assert(okv and vr == nil and verr.kind == "canceled" and verr.sqlstate == "57014", tostring(verr))
