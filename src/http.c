@@ -1,10 +1,10 @@
 /* http.c — the HTTP client primitive: http.request/get/head/post/put/patch/
- * delete on libcurl's multi socket interface driven by the libuv loop (as in
- * curl's docs/examples/multi-uv.c).  One process-wide multi handle, created at
- * the first request, so its connection cache keeps connections alive across
- * calls, tasks and runbooks; easy handles and their buffers are pooled. */
+ * delete.  Requests run on the process-wide multi handle (http_multi.c), so
+ * connections are kept alive across calls, tasks and runbooks; easy handles
+ * and their buffers are pooled. */
 #include "http.h"
 
+#include "http_multi.h"
 #include "task.h"
 #include "util.h"
 
@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <uv.h>
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "dev"
@@ -27,10 +24,6 @@
 #define HTTP_DEFAULT_TIMEOUT 10.0
 #define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define HTTP_MAX_REDIRS 10L
-/* Idle connections kept open for reuse.  curl's default (4 x the number of
- * transfers in the multi at that moment) would drop most of them whenever a
- * burst of requests is followed by a quieter period. */
-#define HTTP_MAX_CONNECTS 256L
 /* Finished requests kept for reuse (an easy handle, its buffers). */
 #define HTTP_POOL_MAX 256
 /* Buffers larger than this are freed instead of pooled. */
@@ -43,6 +36,7 @@ typedef struct http_buf {
 } http_buf;
 
 typedef struct http_req {
+    http_job job;              /* first: the multi hands it back when done */
     CURL *easy;
     tn_task *task;
     struct curl_slist *headers;
@@ -57,27 +51,11 @@ typedef struct http_req {
     char errbuf[CURL_ERROR_SIZE];
 } http_req;
 
-/* One uv_poll per socket curl asks us to watch.  Connection sockets (opened
- * through on_open_socket) keep theirs from open to close: between transfers
- * a kept-alive connection stays registered with epoll, unreferenced, so the
- * next transfer on it costs no epoll_ctl (uv_poll_start re-registers every
- * time it is called).  Other sockets (the resolver's) follow multi-uv.c. */
-typedef struct http_sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    int events;                /* UV_READABLE|UV_WRITABLE curl asked for; 0: none */
-    int polling;               /* the uv_poll is started with `events` */
-    int ours;                  /* opened by on_open_socket, closed by on_close_socket */
-} http_sock;
-
-static CURLM *http_multi;
-static uv_timer_t http_timer;
 static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
 static http_buf http_url;      /* scratch: the URL being built */
-static http_sock **http_socks; /* connection sockets by fd */
-static size_t http_nsocks;
+static int http_down;          /* http_shutdown ran: pool nothing */
 /* A push that raised (out of memory) leaves its request here; the next push
  * or http_shutdown releases it. */
 static http_req *http_orphan;
@@ -174,7 +152,7 @@ static void inflight_unlink(http_req *r)
  * connections and caches curl_easy_reset leaves alone. */
 static void req_release(http_req *r)
 {
-    if (http_npool >= HTTP_POOL_MAX || !http_multi) {
+    if (http_npool >= HTTP_POOL_MAX || http_down) {
         req_destroy(r);
         return;
     }
@@ -193,190 +171,17 @@ static void req_release(http_req *r)
     http_npool++;
 }
 
-/* ---- libcurl <-> libuv (multi-uv.c) ------------------------------------ */
-
-static void check_done(void);
-
-static void sock_close_cb(uv_handle_t *h) { free(h->data); }
-
-static void sock_close(http_sock *s)
-{
-    /* uv_close stops the watcher at once, while fd still names this socket;
-     * only the memory waits for the callback. */
-    uv_close((uv_handle_t *)&s->poll, sock_close_cb);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-    http_sock *s = p->data;
-    int flags = 0, running;
-    if (status < 0)
-        s->polling = 0; /* libuv stopped the watcher (POLLERR) */
-    if (!s->events) {
-        /* An idle kept-alive connection became readable: the server closed
-         * it (or misbehaves).  curl notices when it next tries to reuse it. */
-        uv_poll_stop(&s->poll);
-        s->polling = 0;
-        return;
-    }
-    if (status < 0) {
-        /* Let curl read and write: the failing call gives it the real
-         * error (e.g. "connection reset by peer"), not just "poll error". */
-        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
-    } else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
-    }
-    curl_multi_socket_action(http_multi, s->fd, flags, &running);
-    /* s stays valid until its close callback, which cannot run before we
-     * return: if curl still wants the socket, watch it again. */
-    if (status < 0 && !uv_is_closing((uv_handle_t *)&s->poll) && s->events && !s->polling &&
-        uv_poll_start(&s->poll, s->events, on_poll) == 0)
-        s->polling = s->events;
-    check_done();
-}
-
-static void on_timer(uv_timer_t *h)
-{
-    int running;
-    (void)h;
-    curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done();
-}
-
-static http_sock *sock_new(curl_socket_t fd, int ours)
-{
-    http_sock *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    if (uv_poll_init_socket(tn_loop(), &s->poll, fd) != 0) {
-        free(s);
-        return NULL;
-    }
-    s->fd = fd;
-    s->ours = ours;
-    s->poll.data = s;
-    return s;
-}
-
-/* CURLOPT_OPENSOCKETFUNCTION: a connection socket, watched until closed. */
-static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
-                                    struct curl_sockaddr *addr)
-{
-    (void)clientp;
-    (void)purpose;
-    curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-    if (fd == CURL_SOCKET_BAD)
-        return fd;
-    if ((size_t)fd >= http_nsocks) {
-        size_t n = http_nsocks ? http_nsocks : 64;
-        while (n <= (size_t)fd)
-            n *= 2;
-        http_sock **t = realloc(http_socks, n * sizeof *t);
-        if (!t)
-            goto fail;
-        memset(t + http_nsocks, 0, (n - http_nsocks) * sizeof *t);
-        http_socks = t;
-        http_nsocks = n;
-    }
-    if (http_socks[fd]) {
-        /* A stale entry: that socket was closed without on_close_socket. */
-        sock_close(http_socks[fd]);
-        http_socks[fd] = NULL;
-    }
-    if (!(http_socks[fd] = sock_new(fd, 1)))
-        goto fail;
-    return fd;
-fail:
-    close(fd);
-    return CURL_SOCKET_BAD;
-}
-
-/* CURLOPT_CLOSESOCKETFUNCTION: curl is done with a connection socket (it
- * sent CURL_POLL_REMOVE before). */
-static int on_close_socket(void *clientp, curl_socket_t fd)
-{
-    (void)clientp;
-    if ((size_t)fd < http_nsocks && http_socks[fd]) {
-        sock_close(http_socks[fd]);
-        http_socks[fd] = NULL;
-    }
-    return close(fd);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: start, change or stop watching one socket. */
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    http_sock *s = socketp;
-    (void)easy;
-    (void)userp;
-    if (!s && (size_t)fd < http_nsocks)
-        s = http_socks[fd];
-    if (what == CURL_POLL_REMOVE) {
-        if (!s)
-            return 0;
-        curl_multi_assign(http_multi, fd, NULL);
-        s->events = 0;
-        if (s->ours) {
-            /* Keep the registration for the connection's next transfer, but
-             * don't let an idle connection keep the loop alive. */
-            uv_unref((uv_handle_t *)&s->poll);
-        } else {
-            sock_close(s);
-        }
-        return 0;
-    }
-    if (!s && !(s = sock_new(fd, 0)))
-        return -1;
-    if (!socketp)
-        curl_multi_assign(http_multi, fd, s);
-    int events = 0;
-    if (what & CURL_POLL_IN)
-        events |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        events |= UV_WRITABLE;
-    if (!s->events)
-        uv_ref((uv_handle_t *)&s->poll);
-    s->events = events;
-    if (s->polling == events)
-        return 0;
-    s->polling = events;
-    return uv_poll_start(&s->poll, events, on_poll) == 0 ? 0 : -1;
-}
-
-/* CURLMOPT_TIMERFUNCTION: curl wants socket_action(TIMEOUT) in ms (-1: never). */
-static int on_timeout_change(CURLM *m, long ms, void *userp)
-{
-    (void)m;
-    (void)userp;
-    if (ms < 0)
-        uv_timer_stop(&http_timer);
-    else
-        uv_timer_start(&http_timer, on_timer, (uint64_t)ms, 0);
-    return 0;
-}
+/* ---- transfers --------------------------------------------------------- */
 
 static int push_response(lua_State *L, void *op);
 
-/* Hands finished transfers to their tasks; they resume from the scheduler. */
-static void check_done(void)
+/* The transfer ended (http_multi's done): the task resumes from the scheduler. */
+static void req_done(http_job *job, CURLcode rc)
 {
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(http_multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        CURL *easy = m->easy_handle;
-        CURLcode rc = m->data.result; /* m is invalid once the handle is removed */
-        http_req *r = NULL;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
-        curl_multi_remove_handle(http_multi, easy);
-        r->result = rc;
-        inflight_unlink(r);
-        task_wake(r->task, push_response, r);
-    }
+    http_req *r = (http_req *)job;
+    r->result = rc;
+    inflight_unlink(r);
+    task_wake(r->task, push_response, r);
 }
 
 /* The task was canceled while its request was in flight (never called from
@@ -385,38 +190,22 @@ static void check_done(void)
 static void http_cancel(void *op)
 {
     http_req *r = op;
-    curl_multi_remove_handle(http_multi, r->easy);
+    http_multi_remove(r->easy);
     inflight_unlink(r);
     req_release(r);
 }
 
-static int http_init(void)
-{
-    if (http_multi)
-        return 0;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return -1;
-    if (!(http_multi = curl_multi_init()))
-        return -1;
-    curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION, on_timeout_change);
-    curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTS);
-    uv_timer_init(tn_loop(), &http_timer);
-    return 0;
-}
-
 void http_shutdown(void)
 {
+    http_down = 1;
     if (http_orphan) {
         req_destroy(http_orphan);
         http_orphan = NULL;
     }
-    if (!http_multi)
-        goto out;
     while (http_inflight) {
         http_req *r = http_inflight;
         inflight_unlink(r);
-        curl_multi_remove_handle(http_multi, r->easy);
+        http_multi_remove(r->easy);
         req_destroy(r);
     }
     while (http_pool) {
@@ -425,15 +214,7 @@ void http_shutdown(void)
         req_destroy(r);
     }
     http_npool = 0;
-    curl_multi_cleanup(http_multi); /* closes the cached connections: on_close_socket */
-    http_multi = NULL;
-    free(http_socks);
-    http_socks = NULL;
-    http_nsocks = 0;
-    uv_timer_stop(&http_timer);
-    uv_close((uv_handle_t *)&http_timer, NULL);
-    curl_global_cleanup();
-out:
+    http_multi_shutdown();
     buf_free(&http_url);
 }
 
@@ -813,6 +594,12 @@ static double opt_seconds(lua_State *L, int idx, const char *name, double def)
     return v;
 }
 
+/* Seconds to curl's milliseconds; a day at most (and 0 stays "none"). */
+static long ms_of(double s)
+{
+    return s > 86400 ? 86400000L : (long)(s * 1000 + 0.5);
+}
+
 static int opt_flag(lua_State *L, int idx, const char *name)
 {
     if (!idx)
@@ -934,8 +721,6 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     if (!is_get && !is_head && run_is_dry(task_run(t)))
         return push_dry_run(L, t, method, http_url.p);
 
-    if (http_init() < 0)
-        return tn_err_fail(L, "protocol", "could not initialise libcurl");
     if (http_orphan) {
         req_release(http_orphan);
         http_orphan = NULL;
@@ -968,8 +753,6 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
 
     CURL *e = r->easy;
     curl_easy_setopt(e, CURLOPT_URL, http_url.p);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
@@ -979,11 +762,9 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000 + 0.5));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms_of(timeout));
     if (ctimeout > 0)
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctimeout * 1000 + 0.5));
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms_of(ctimeout));
     if (follow) {
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
@@ -1013,10 +794,11 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     }
 
     r->task = t;
+    r->job.done = req_done;
     http_orphan = NULL;
-    if (curl_multi_add_handle(http_multi, e) != CURLM_OK) {
+    if (http_multi_add(e, &r->job) < 0) {
         req_release(r);
-        return tn_err_fail(L, "protocol", "%s %s: libcurl refused the request", method,
+        return tn_err_fail(L, "protocol", "%s %s: libcurl could not start the request", method,
                            http_url.p);
     }
     r->prev = NULL;
