@@ -254,9 +254,11 @@ static void push_headers(lua_State *L, http_buf *h)
         char *eol = memchr(p, '\n', (size_t)(end - p));
         char *line = p, *le = eol ? eol : end;
         p = eol ? eol + 1 : end;
+        if (le - line >= 5 && memcmp(line, "HTTP/", 5) == 0)
+            continue; /* the status line (its reason phrase may hold a ':') */
         char *colon = memchr(line, ':', (size_t)(le - line));
         if (!colon || colon == line || is_ows(*line))
-            continue; /* status line, blank line, obsolete folding */
+            continue; /* blank line, obsolete folding */
         char *ne = colon;
         while (ne > line && is_ows(ne[-1]))
             ne--;

@@ -10,9 +10,10 @@
  * Does no libcurl work: the multi handle is created at the first request. */
 int luaopen_tn_http(lua_State *L);
 
-/* Process exit: drops requests still in flight, closes the cached
- * connections and the libuv handles.  Run the loop once afterwards (as for
- * any uv_close) so their close callbacks free them. */
+/* Process exit, once every run has ended (a task still suspended in a
+ * request must not be canceled afterwards): drops requests still in flight,
+ * closes the cached connections and the libuv handles.  Run the loop once
+ * afterwards (as for any uv_close) so their close callbacks free them. */
 void http_shutdown(void);
 
 #endif
