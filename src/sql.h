@@ -14,7 +14,17 @@
  *   db:stats() -> {max=, total=, idle=, busy=, waiting=}
  *
  * Errors: err.kind connect | auth | query | timeout | canceled, with
- * err.sqlstate, err.message, err.detail, err.hint from the server. */
+ * err.sqlstate, err.message, err.detail, err.hint from the server.
+ *
+ * timeout (seconds or "500ms"; 0: none) bounds each call, waiting for a
+ * connection included; past it the call returns kind "timeout" and the
+ * statement is cancelled on the server.  Pools are process-wide, one per DSN
+ * string; db handles on the same DSN share it (a larger max raises it).  A
+ * statement that fails because its pooled connection had died (server
+ * restart) is retried on another connection, ending on a fresh one.
+ * Dry run: each statement runs inside BEGIN READ ONLY ... ROLLBACK (in db:tx,
+ * a savepoint of its READ ONLY transaction); a refused write (25006, 25001)
+ * is recorded as an action and returns 0 / empty rows (dry_run = true) / nil. */
 #ifndef TOCSIN_SQL_H
 #define TOCSIN_SQL_H
 
