@@ -24,8 +24,9 @@
 #define HTTP_DEFAULT_TIMEOUT 10.0
 #define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define HTTP_MAX_REDIRS 10L
-/* Finished requests kept for reuse (an easy handle, its buffers). */
-#define HTTP_POOL_MAX 256
+/* Finished requests kept for reuse (an easy handle with its ~16 KiB receive
+ * buffer, our buffers): enough for 128 concurrent requests without allocation. */
+#define HTTP_POOL_MAX 128
 /* Buffers larger than this are freed instead of pooled. */
 #define HTTP_BUF_KEEP ((size_t)256 << 10)
 #define HTTP_METHOD_MAX 24
