@@ -22,6 +22,7 @@
 #include "sql.h"
 #include "output.h"
 #include "run.h"
+#include "server.h"
 
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INTERRUPTED = 130 };
@@ -177,6 +178,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 static void shutdown_loop(void)
 {
     http_shutdown();
+    server_shutdown();
     shell_shutdown();
     sql_shutdown();
     confirm_shutdown();

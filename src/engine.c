@@ -14,6 +14,7 @@
 #include "output.h"
 #include "redact.h"
 #include "run.h"
+#include "server.h"
 #include "shell.h"
 #include "sql.h"
 #include "timer.h"
@@ -342,6 +343,10 @@ void engine_register_globals(lua_State *L, int unused)
     set_module(L, "time", luaopen_tn_time);
     set_module(L, "task", luaopen_tn_task);
     set_module(L, "http", luaopen_tn_http);
+    lua_getfield(L, -1, "http"); /* http.serve lives in server_lua.c */
+    lua_pushcfunction(L, server_lua_serve);
+    lua_setfield(L, -2, "serve");
+    lua_pop(L, 1);
     set_module(L, "shell", luaopen_tn_shell);
     set_module(L, "sql", luaopen_tn_sql);
 }
