@@ -5,9 +5,10 @@
  * A primitive (a lua_CFunction) checks its arguments, starts its operation,
  * then ends with `return task_suspend(L, t, cancel, op);`.  When the operation
  * completes — in a libuv/libcurl/libpq callback — it calls task_wake(t, push,
- * op): that only queues the task.  The scheduler later calls push(L, op) on the
- * task's thread to push the results and resumes the coroutine with them, so no
- * Lua code ever runs inside a library callback.
+ * op): that only queues the task.  The scheduler later calls push(L, op) in a
+ * protected call on the state's main thread (an allocation failure there is an
+ * error, not a panic), moves what it pushed onto the task's coroutine and
+ * resumes it with those values: no Lua code runs inside a library callback.
  *
  * Ownership: between task_suspend and task_wake the operation belongs to the
  * primitive; if the task is cancelled first, cancel(op) is called exactly once
