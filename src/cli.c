@@ -21,6 +21,7 @@
 #include "shell.h"
 #include "sql.h"
 #include "output.h"
+#include "redact.h"
 #include "run.h"
 #include "server.h"
 
@@ -71,6 +72,15 @@ static const char usage_list[] =
     "usage: tocsin list [--config FILE] [--json]\n"
     "\n"
     "Lists the runbooks found in the configured folders: name, severity, title, triggers.\n";
+
+/* An error line from loading a file or the config: the file may have read a
+ * secret before it failed, so it is redacted like everything a run prints. */
+static void put_error(FILE *f, const char *prefix, const char *msg)
+{
+    char *r = redact_dup(msg, strlen(msg), NULL);
+    fprintf(f, "%s%s\n", prefix, r ? r : "(error)");
+    free(r);
+}
 
 /* ---- finding runbooks -------------------------------------------------- */
 
@@ -257,7 +267,7 @@ static int cmd_run(int argc, char **argv)
     char err[2048];
     tn_config cfg;
     if (config_load(&cfg, config_path, err, sizeof err) < 0) {
-        fprintf(stderr, "tocsin: %s\n", err);
+        put_error(stderr, "tocsin: ", err);
         free(sets);
         return EXIT_USAGE;
     }
@@ -280,7 +290,7 @@ static int cmd_run(int argc, char **argv)
     cfg.settings.assume_yes = yes;
     tn_state *st = engine_state_new(path, &cfg.settings, err, sizeof err);
     if (!st) {
-        fprintf(stderr, "%s\n", err);
+        put_error(stderr, "", err);
         free(path);
         config_free(&cfg);
         free(sets);
@@ -375,7 +385,8 @@ static int lint_runbook(tn_state *st)
         {"name", LUA_TSTRING}, {"title", LUA_TSTRING}, {"severity", LUA_TSTRING},
         {"params", LUA_TTABLE}, {"triggers", LUA_TTABLE}, {"limits", LUA_TTABLE}};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        int t = lua_getfield(L, -1, types[i].field);
+        lua_pushstring(L, types[i].field); /* raw: no runbook metamethods here */
+        int t = lua_rawget(L, -2);
         if (t != LUA_TNIL && t != types[i].type) {
             fprintf(stdout, "%s: field '%s' must be a %s (got %s)\n", st->path, types[i].field,
                     lua_typename(L, types[i].type), lua_typename(L, t));
@@ -399,13 +410,13 @@ static int check_file(tn_config *c, const char *path, int explicit_path, int *ch
     lib_path_of_runbook(c, path);
     tn_state *st = engine_state_new(path, &c->settings, err, sizeof err);
     if (!st) {
-        printf("%s\n", err);
+        put_error(stdout, "", err);
         return 1;
     }
     int problems = 0;
     int rc = engine_state_load(st, err, sizeof err);
     if (rc < 0) {
-        printf("%s\n", err);
+        put_error(stdout, "", err);
         problems++;
     } else if (rc == 1) {
         if (!explicit_path) {
@@ -443,7 +454,7 @@ static int cmd_check(int argc, char **argv)
     char err[2048];
     tn_config cfg;
     if (config_load(&cfg, config_path, err, sizeof err) < 0) {
-        printf("%s\n", err);
+        put_error(stdout, "", err);
         free(paths);
         return EXIT_USAGE;
     }
@@ -521,7 +532,7 @@ static int cmd_list(int argc, char **argv)
     char err[2048];
     tn_config cfg;
     if (config_load(&cfg, config_path, err, sizeof err) < 0) {
-        fprintf(stderr, "tocsin: %s\n", err);
+        put_error(stderr, "tocsin: ", err);
         return EXIT_USAGE;
     }
     int broken = 0, found = 0;
@@ -533,7 +544,7 @@ static int cmd_list(int argc, char **argv)
             tn_state *st = engine_state_new(files[j], &cfg.settings, err, sizeof err);
             int rc = st ? engine_state_load(st, err, sizeof err) : -1;
             if (rc < 0) {
-                fprintf(stderr, "%s\n", err);
+                put_error(stderr, "", err);
                 broken++;
             } else if (rc == 0) {
                 found++;
@@ -542,7 +553,8 @@ static int cmd_list(int argc, char **argv)
                 printf("%-24s %-4s %-40s ", st->name, sev ? sev : "-", title ? title : "-");
                 lua_State *L = st->L;
                 lua_rawgeti(L, LUA_REGISTRYINDEX, st->runbook_ref);
-                if (lua_getfield(L, -1, "triggers") == LUA_TTABLE)
+                lua_pushliteral(L, "triggers");
+                if (lua_rawget(L, -2) == LUA_TTABLE)
                     print_triggers(L);
                 else
                     printf("-");

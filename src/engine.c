@@ -52,6 +52,7 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 /* ---- CPU --------------------------------------------------------------- */
 
 #define HOOK_COUNT 1000
+#define OUTSIDE_HOOKS 100000 /* x HOOK_COUNT instructions: about a second */
 
 static void cpu_hook(lua_State *L, lua_Debug *ar)
 {
@@ -73,9 +74,18 @@ static void cpu_hook(lua_State *L, lua_Debug *ar)
         tn_err_push(L, "limit", "CPU limit of %ss of Lua execution exceeded in runbook %s", secs,
                     st->name);
         lua_error(L);
-    } else if (st->load_deadline && now > st->load_deadline) {
+    } else if (st->load_deadline) {
+        if (now <= st->load_deadline)
+            return;
         lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
         tn_err_push(L, "limit", "CPU limit exceeded while loading %s", st->path);
+        lua_error(L);
+    } else if (++st->outside_hooks > OUTSIDE_HOOKS) {
+        /* Runbook code the host runs outside any task: a __tostring of an
+         * error value, __close handlers of a task cancelled from a callback.
+         * Nothing else bounds it. */
+        tn_err_push(L, "limit", "CPU limit exceeded by code running outside a task in runbook %s",
+                    st->name);
         lua_error(L);
     }
 }
@@ -248,6 +258,27 @@ static int l_set_limits(lua_State *L)
     return 0;
 }
 
+/* setmetatable(t, mt) as in lbaselib, without __gc: finalizers run with
+ * debug hooks off, so nothing could bound one that spins. */
+static int l_setmetatable(lua_State *L)
+{
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc metamethods are not available in runbooks "
+                                 "(use a to-be-closed variable or step cleanup)");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
 static int l_err(lua_State *L)
 {
     const char *kind = luaL_checkstring(L, 1);
@@ -304,7 +335,7 @@ void engine_register_globals(lua_State *L, int unused)
     (void)unused;
     static const char *const base[] = {
         "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber",
-        "tostring", "type", "setmetatable", "getmetatable", "rawequal", "rawget", "rawset",
+        "tostring", "type", "getmetatable", "rawequal", "rawget", "rawset",
         "rawlen", "_VERSION", NULL};
     static const char *const os_safe[] = {"time", "date", "clock", "getenv", "difftime", NULL};
     lua_newtable(L);
@@ -312,7 +343,7 @@ void engine_register_globals(lua_State *L, int unused)
         lua_getglobal(L, base[i]);
         lua_setfield(L, -2, base[i]);
     }
-    copy_all_but(L, "string", "dump");
+    copy_all_but(L, "string", NULL);
     copy_all_but(L, "table", NULL);
     copy_all_but(L, "math", NULL);
     copy_all_but(L, "utf8", NULL);
@@ -324,7 +355,7 @@ void engine_register_globals(lua_State *L, int unused)
     static const luaL_Reg fns[] = {
         {"print", tn_lua_print}, {"load", l_load}, {"require", l_require},
         {"collectgarbage", l_collectgarbage}, {"env", l_env}, {"secret", l_secret},
-        {"confirm", tn_lua_confirm}, {NULL, NULL}};
+        {"confirm", tn_lua_confirm}, {"setmetatable", l_setmetatable}, {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 
     /* json: lua-cjson's encode/decode/null. */
@@ -361,6 +392,8 @@ static int run_prelude(lua_State *L)
     lua_newtable(L); /* C internals */
     lua_pushlightuserdata(L, &task_suspend_token);
     lua_setfield(L, -2, "suspend_token");
+    lua_getfield(L, LUA_REGISTRYINDEX, TASK_THREADS);
+    lua_setfield(L, -2, "task_threads");
     lua_pushcfunction(L, l_err);
     lua_setfield(L, -2, "err");
     lua_pushcfunction(L, l_set_limits);
@@ -389,6 +422,11 @@ static int state_setup(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+    /* Its __index is the real string table: ("").dump must not be there. */
+    lua_getglobal(L, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &loaded_key);
     engine_register_globals(L, 0);
@@ -453,6 +491,34 @@ fail:
     return NULL;
 }
 
+static int tostring_fn(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* tostring() of the value at the top, replacing it: protected, as a runbook's
+ * __tostring may raise. */
+static const char *safe_tostring(lua_State *L)
+{
+    lua_pushcfunction(L, tostring_fn);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "error (its message could not be converted to a string)");
+    }
+    return lua_tostring(L, -1);
+}
+
+/* t[k] without metamethods: the table is the runbook's, read by the host
+ * outside any protected call. */
+static int rawfield(lua_State *L, int idx, const char *k)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    return lua_rawget(L, idx);
+}
+
 int engine_state_load(tn_state *st, char *err, size_t errlen)
 {
     lua_State *L = st->L;
@@ -463,7 +529,7 @@ int engine_state_load(tn_state *st, char *err, size_t errlen)
     st->load_deadline = 0;
     lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_COUNT);
     if (rc != LUA_OK) {
-        const char *m = luaL_tolstring(L, -1, NULL);
+        const char *m = safe_tostring(L);
         int adhoc = m && strstr(m, "cannot run while a runbook file is loaded") != NULL;
         if (adhoc) {
             lua_settop(L, top);
@@ -478,7 +544,7 @@ int engine_state_load(tn_state *st, char *err, size_t errlen)
         lua_settop(L, top);
         return 1;
     }
-    lua_getfield(L, -1, "run");
+    rawfield(L, -1, "run");
     int has_run = lua_isfunction(L, -1);
     lua_pop(L, 1);
     if (!has_run) {
@@ -488,13 +554,13 @@ int engine_state_load(tn_state *st, char *err, size_t errlen)
         return -1;
     }
     lua_pushcfunction(L, l_set_limits);
-    lua_getfield(L, -2, "limits");
+    rawfield(L, -2, "limits");
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-        snprintf(err, errlen, "%s: %s", st->path, lua_tostring(L, -1));
+        snprintf(err, errlen, "%s: %s", st->path, safe_tostring(L));
         lua_settop(L, top);
         return -1;
     }
-    lua_getfield(L, -1, "name");
+    rawfield(L, -1, "name");
     if (lua_type(L, -1) == LUA_TSTRING) {
         free(st->name);
         st->name = strdup(lua_tostring(L, -1));
@@ -511,7 +577,7 @@ const char *engine_runbook_string(tn_state *st, const char *field)
         return NULL;
     lua_State *L = st->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->runbook_ref);
-    lua_getfield(L, -1, field);
+    rawfield(L, -1, field);
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     lua_pop(L, 2); /* the string stays alive: the runbook table holds it */
     return s;

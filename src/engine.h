@@ -18,6 +18,7 @@ struct tn_state {
     tn_task *current;          /* the task whose Lua code is running, if any */
     uint64_t slice_start;      /* uv_hrtime() when current was resumed */
     uint64_t load_deadline;    /* CPU deadline while loading the file (hrtime), 0 otherwise */
+    unsigned outside_hooks;    /* count hooks outside any task since the last slice */
     double cpu_limit;          /* per run, seconds */
     int env_ref;               /* the sandbox environment table */
     int runbook_ref;           /* the table the file returned, or LUA_NOREF (ad-hoc script) */

@@ -13,17 +13,44 @@ local make_err = C.err
 
 -- Coroutines: a primitive called inside a runbook's own coroutine yields
 -- SUSPEND to our resume; we pass that yield up to the scheduler and hand the
--- results back down, so the primitive never notices it was nested.
-local function forward(co, ok, first, ...)
-  if ok and first == SUSPEND and co_status(co) == "suspended" then
-    return forward(co, co_resume(co, co_yield(SUSPEND)))
+-- results back down, so the primitive never notices it was nested.  While it
+-- waits there the coroutine is parked: resuming or closing it from anywhere
+-- else (another task) would hand the primitive's results to the wrong code,
+-- so that is refused, as it is for the tasks' own threads.
+local parked = setmetatable({}, { __mode = "k" })
+local task_threads = C.task_threads
+
+local function check(c, what)
+  if parked[c] or task_threads[c] then
+    error("coroutine." .. what .. ": this coroutine is waiting for the scheduler (a task, "
+      .. "or a coroutine suspended in an I/O call); only its own task can resume it", 3)
+  end
+end
+
+local forward
+local function unpark(c, ...)
+  parked[c] = nil
+  return forward(c, co_resume(c, ...))
+end
+
+function forward(c, ok, first, ...)
+  if ok and first == SUSPEND and co_status(c) == "suspended" then
+    parked[c] = true
+    return unpark(c, co_yield(SUSPEND))
   end
   return ok, first, ...
 end
 
 local co = {}
 for k, v in pairs(coroutine) do co[k] = v end
-co.resume = function(c, ...) return forward(c, co_resume(c, ...)) end
+co.resume = function(c, ...)
+  check(c, "resume")
+  return forward(c, co_resume(c, ...))
+end
+co.close = function(c)
+  check(c, "close")
+  return co_close(c)
+end
 co.wrap = function(f)
   local c = co_create(f)
   local function finish(ok, ...)
@@ -33,7 +60,10 @@ co.wrap = function(f)
     end
     return ...
   end
-  return function(...) return finish(forward(c, co_resume(c, ...))) end
+  return function(...)
+    check(c, "wrap")
+    return finish(forward(c, co_resume(c, ...)))
+  end
 end
 env.coroutine = co
 

@@ -42,4 +42,7 @@ int *task_step_depth(tn_task *t);
  * wrappers can tell scheduler yields from a runbook's own. */
 extern char task_suspend_token;
 
+/* Registry field: the set (weak keys) of every task's thread. */
+#define TASK_THREADS "tocsin.task_threads"
+
 #endif

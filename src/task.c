@@ -37,6 +37,7 @@ struct tn_task {
     int step_depth;           /* steps open in this task (children start at the parent's) */
     int outcome;
     int cancel_requested;     /* cancelled while its Lua code was running */
+    int ending;               /* task_cancel is closing its thread */
     int res_base, nres;       /* results on co's stack (OUT_OK), error value at res_base (OUT_ERROR) */
     waiter *waiters;
 };
@@ -103,6 +104,24 @@ tn_task *task_current(lua_State *L)
 
 int task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
 {
+    if (!lua_isyieldable(L)) {
+        /* Inside a metamethod, a table.sort comparator, a __close handler...:
+         * lua_yield would raise and leave the task marked suspended on an op
+         * that will wake it later. Release the op and raise instead. */
+        if (t->status == T_QUEUED) {
+            dequeue(t);
+            if (t->push)
+                t->push(NULL, t->op);
+        } else if (cancel) {
+            cancel(op);
+        }
+        t->status = T_RUNNING;
+        t->cancel = NULL;
+        t->push = NULL;
+        t->op = NULL;
+        return luaL_error(L, "cannot wait for I/O here: this code runs inside a metamethod, "
+                             "a table.sort comparator or another call from C");
+    }
     if (t->status == T_RUNNING) {
         t->status = T_SUSPENDED;
         t->cancel = cancel;
@@ -168,38 +187,45 @@ static void run_unlink(tn_task *t)
 static int traceback_fn(lua_State *L)
 {
     lua_State *co = lua_touserdata(L, 1);
-    const char *msg = lua_tostring(L, 2);
-    luaL_traceback(L, co, msg, 0);
+    /* tostring() of the error value may run the runbook's __tostring. */
+    const char *msg = luaL_tolstring(L, 2, NULL);
+    if (co)
+        luaL_traceback(L, co, msg, 0);
     return 1;
+}
+
+/* tostring(v) (v at the top of co, left there), with any metamethod run
+ * protected on the main thread; with co_tb, the traceback of co_tb too. */
+static char *describe(tn_state *st, lua_State *co, lua_State *co_tb)
+{
+    lua_State *M = st->L;
+    int top = lua_gettop(M);
+    char *out = NULL;
+    if (lua_checkstack(M, 3)) {
+        lua_pushcfunction(M, traceback_fn);
+        lua_pushlightuserdata(M, co_tb);
+        lua_pushvalue(co, -1);
+        lua_xmove(co, M, 1);
+        if (lua_pcall(M, 2, 1, 0) == LUA_OK)
+            out = strdup(lua_tostring(M, -1));
+        else
+            out = strdup("error (its message could not be converted to a string)");
+    }
+    lua_settop(M, top);
+    st->mem_exceeded = 0;
+    return out;
 }
 
 static char *error_text(tn_task *t, int memlimit)
 {
     tn_state *st = t->run->st;
-    lua_State *M = st->L, *co = t->co;
-    char buf[256];
-    const char *msg;
     if (memlimit) {
+        char buf[256];
         snprintf(buf, sizeof buf, "limit: memory limit of %zu MiB exceeded in runbook %s",
                  st->mem_limit >> 20, st->name);
-        msg = buf;
-        return strdup(msg);
+        return strdup(buf);
     }
-    int top = lua_gettop(M);
-    lua_pushcfunction(M, traceback_fn);
-    lua_pushlightuserdata(M, co);
-    /* tostring() of the error value (err tables have __tostring). */
-    lua_pushvalue(co, -1);
-    lua_xmove(co, M, 1);
-    msg = luaL_tolstring(M, -1, NULL);
-    lua_replace(M, -2);
-    char *out = NULL;
-    if (lua_pcall(M, 2, 1, 0) == LUA_OK)
-        out = strdup(lua_tostring(M, -1));
-    else
-        out = strdup("error (no memory left to describe it)");
-    lua_settop(M, top);
-    return out;
+    return describe(st, t->co, t->co);
 }
 
 static void task_end(tn_task *t, int outcome)
@@ -218,19 +244,37 @@ static void task_end(tn_task *t, int outcome)
                 r->ok = 0;
             else if (lua_isnil(co, first) && t->nres >= 2) {
                 r->ok = 0;
-                lua_State *M = r->st->L;
                 lua_pushvalue(co, first + 1);
-                lua_xmove(co, M, 1);
-                r->error = strdup(luaL_tolstring(M, -1, NULL));
-                lua_pop(M, 2);
+                r->error = describe(r->st, co, NULL);
+                lua_pop(co, 1);
             }
         }
         if (outcome == OUT_CANCELED)
             r->canceled = 1;
+        if (r->cpu_exceeded && r->ok) {
+            /* The limit error was raised where nothing reported it (a
+             * __close handler, another task's pcall): the run still failed. */
+            r->ok = 0;
+            r->limit = 1;
+            if (!r->error) {
+                char buf[160];
+                snprintf(buf, sizeof buf, "limit: CPU limit of %gs of Lua execution exceeded in "
+                         "runbook %s", r->cpu_limit_ns / 1e9, r->st->name);
+                r->error = strdup(buf);
+            }
+        }
     }
     waiter_wake_all(t);
-    luaL_unref(t->co, LUA_REGISTRYINDEX, t->self_ref);
-    t->self_ref = LUA_NOREF;
+    /* Its children outlive it: point them at its parent, not at a userdata
+     * that may be collected (and its address reused by another task). */
+    for (tn_task *c = r->tasks; c; c = c->run_next)
+        if (c->parent == t)
+            c->parent = t->parent;
+    /* The run points at its root until it finishes: keep that one anchored. */
+    if (t != r->root) {
+        luaL_unref(t->co, LUA_REGISTRYINDEX, t->self_ref);
+        t->self_ref = LUA_NOREF;
+    }
     if (t == r->root) {
         /* Whatever the root left running ends with it. */
         for (tn_task *c = r->tasks, *next; c; c = next) {
@@ -259,11 +303,16 @@ static void task_finished(tn_task *t, int rc, int nres)
         task_end(t, OUT_OK);
         return;
     }
-    int memlimit = rc == LUA_ERRMEM || st->mem_exceeded;
+    /* An allocation failure a pcall caught earlier is not this error; the
+     * memory error re-raised as a value still is. */
+    int memlimit = rc == LUA_ERRMEM ||
+                   (lua_type(co, -1) == LUA_TSTRING && !strcmp(lua_tostring(co, -1), "not enough memory"));
     st->mem_exceeded = 0;
     if (lua_istable(co, -1)) {
-        lua_getfield(co, -1, "kind");
-        if (lua_isstring(co, -1) && !strcmp(lua_tostring(co, -1), "limit"))
+        /* Raw: the error value's own __index is the runbook's code. */
+        lua_pushliteral(co, "kind");
+        lua_rawget(co, -2);
+        if (lua_type(co, -1) == LUA_TSTRING && !strcmp(lua_tostring(co, -1), "limit"))
             r->limit = 1;
         lua_pop(co, 1);
     }
@@ -286,7 +335,7 @@ static void task_finished(tn_task *t, int rc, int nres)
 
 void task_cancel(tn_task *t)
 {
-    if (t->status == T_DONE)
+    if (t->status == T_DONE || t->ending)
         return;
     if (t->status == T_RUNNING) {
         /* Its Lua code is on the C stack: cancel it when it yields. */
@@ -318,6 +367,9 @@ void task_cancel(tn_task *t)
     t->cancel = NULL;
     t->push = NULL;
     t->op = NULL;
+    /* Closing its to-be-closed variables runs runbook code, which may try to
+     * cancel this task again. */
+    t->ending = 1;
     lua_resetthread(t->co);
     t->res_base = lua_gettop(t->co);
     t->nres = 0;
@@ -366,6 +418,8 @@ static void task_step(tn_task *t)
     }
     t->status = T_RUNNING;
     st->current = t;
+    st->mem_exceeded = 0;
+    st->outside_hooks = 0;
     st->slice_start = uv_hrtime();
     int nres = 0;
     int rc = lua_resume(co, NULL, nargs, &nres);
@@ -418,6 +472,13 @@ static tn_task *task_new(lua_State *L, tn_run *r, tn_task *parent, int nargs)
     lua_pushvalue(L, -1);
     t->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     t->co = lua_newthread(L);
+    /* The prelude's coroutine.resume/close refuse task threads: only the
+     * scheduler resumes them. */
+    lua_getfield(L, LUA_REGISTRYINDEX, TASK_THREADS);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_rotate(L, -(nargs + 2), 1); /* userdata below fn and args */
     lua_xmove(L, t->co, nargs + 1);
@@ -467,8 +528,9 @@ static void push_outcome(lua_State *L, tn_task *t)
         break;
     case OUT_MEMLIMIT:
         lua_pushboolean(L, 0);
+        /* t->run may be freed by now (a task kept from an earlier run). */
         tn_err_push(L, "limit", "memory limit of %d MiB exceeded",
-                    (int)(t->run->st->mem_limit >> 20));
+                    (int)(engine_state_of(L)->mem_limit >> 20));
         break;
     default:
         lua_pushboolean(L, 0);
@@ -629,6 +691,19 @@ int luaopen_tn_task(lua_State *L)
         lua_setfield(L, -2, "__index");
         lua_pushliteral(L, "task");
         lua_setfield(L, -2, "__name");
+        /* getmetatable(t) would hand out __gc (unanchoring a live task's
+         * thread) and the methods table. */
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TASK_THREADS) != LUA_TTABLE) {
+        lua_newtable(L); /* weak keys: a thread set */
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_pushvalue(L, -1);
+        lua_setmetatable(L, -2);
+        lua_setfield(L, LUA_REGISTRYINDEX, TASK_THREADS);
     }
     lua_pop(L, 1);
     static const luaL_Reg fns[] = {{"spawn", l_spawn}, {"current", l_current}, {NULL, NULL}};
@@ -666,6 +741,8 @@ tn_run *run_start(tn_state *st, int nargs, const tn_run_opts *o)
 static void run_finish(tn_run *r)
 {
     r->done = 1;
+    luaL_unref(r->st->L, LUA_REGISTRYINDEX, r->root->self_ref);
+    r->root->self_ref = LUA_NOREF;
     r->ended_ns = uv_hrtime();
     r->st->nruns--;
     if (r->on_done)

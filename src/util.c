@@ -32,6 +32,9 @@ static void push_err_mt(lua_State *L)
         lua_setfield(L, -2, "__tostring");
         lua_pushliteral(L, "error");
         lua_setfield(L, -2, "__name");
+        /* Shared by every error of the state: a runbook may not rewrite it. */
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
         lua_pushvalue(L, -1);
         lua_rawsetp(L, LUA_REGISTRYINDEX, &err_mt_key);
     }
