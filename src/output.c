@@ -507,6 +507,11 @@ static void fields_text(lua_State *L, int idx, buf *b)
         else
             luaL_tolstring(L, -1, NULL);
         const char *v = lua_tolstring(L, -1, &n);
+        /* Redact before quoting: the quoted spelling of a secret (a newline
+         * shown as a space) is no longer recognisable afterwards. */
+        char *r = NULL;
+        if (redact_needed(v, n) && (r = redact_dup(v, n, &n)))
+            v = r;
         if (lua_istable(L, -2) || (n && !strpbrk(v, " \t\n\"="))) {
             b_add(b, v, n);
         } else {
@@ -518,6 +523,7 @@ static void fields_text(lua_State *L, int idx, buf *b)
             }
             b_add(b, "\"", 1);
         }
+        free(r);
         lua_pop(L, 2);
     }
 }

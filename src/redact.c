@@ -17,24 +17,36 @@ static size_t nsecrets, capsecrets;
 
 static void add_one(const char *s, size_t n);
 
-/* A secret may be written encoded: as a JSON string (cjson also escapes '/')
- * or percent-encoded in a URL.  Those spellings are secrets too. */
+/* A secret may be written encoded: as a JSON string (lua-cjson's spelling:
+ * short escapes, '/' and DEL escaped too; or the plain one) or
+ * percent-encoded in a URL.  Those spellings are secrets too. */
 static void add_variants(const char *s, size_t n)
 {
     char *v = malloc(6 * n + 1);
     if (!v)
         return;
-    for (int slash = 0; slash < 2; slash++) {
+    for (int cjson = 0; cjson < 2; cjson++) {
         size_t o = 0;
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)s[i];
-            if (c == '"' || c == '\\' || (slash && c == '/')) {
+            const char *sh = NULL;
+            if (c == '\n')
+                sh = "n";
+            else if (cjson && c == '\t')
+                sh = "t";
+            else if (cjson && c == '\r')
+                sh = "r";
+            else if (cjson && c == '\b')
+                sh = "b";
+            else if (cjson && c == '\f')
+                sh = "f";
+            if (c == '"' || c == '\\' || (cjson && c == '/')) {
                 v[o++] = '\\';
                 v[o++] = (char)c;
-            } else if (c == '\n') {
+            } else if (sh) {
                 v[o++] = '\\';
-                v[o++] = 'n';
-            } else if (c < 0x20) {
+                v[o++] = *sh;
+            } else if (c < 0x20 || (cjson && c == 0x7f)) {
                 o += (size_t)snprintf(v + o, 7, "\\u%04x", c);
             } else {
                 v[o++] = (char)c;
