@@ -18,13 +18,12 @@
 #include "confirm.h"
 #include "engine.h"
 #include "http.h"
-#include "shell.h"
-#include "sql.h"
 #include "output.h"
 #include "redact.h"
 #include "run.h"
 #include "server.h"
-
+#include "shell.h"
+#include "sql.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INTERRUPTED = 130 };
 
@@ -301,7 +300,10 @@ static int cmd_run(int argc, char **argv)
     int tty = isatty(1);
     int color = tty && !getenv("NO_COLOR");
     out_init(&out, stdout, json ? stdout : stderr,
-             json ? OUT_MODE_JSON : tty ? OUT_MODE_TTY : OUT_MODE_PLAIN, color);
+             json  ? OUT_MODE_JSON
+             : tty ? OUT_MODE_TTY
+                   : OUT_MODE_PLAIN,
+             color);
     out.debug = debug;
 
     /* Root task: C.main(chunk, params, sets, run_id, dry_run). */
@@ -321,8 +323,8 @@ static int cmd_run(int argc, char **argv)
     run_ctx rc = {0};
     char run_id[40];
     snprintf(run_id, sizeof run_id, "run-%lx-%x", (unsigned long)time(NULL), (unsigned)getpid());
-    tn_run_opts o = {.dry_run = dry, .assume_yes = yes, .out = &out, .on_done = on_run_done,
-                     .id = run_id};
+    tn_run_opts o = {
+        .dry_run = dry, .assume_yes = yes, .out = &out, .on_done = on_run_done, .id = run_id};
     lua_pushstring(L, run_id);
     lua_pushboolean(L, dry);
     tn_run *r = run_start(st, 5, &o);
@@ -358,9 +360,9 @@ static int cmd_run(int argc, char **argv)
 
 /* ---- check and list ---------------------------------------------------- */
 
-static const char *const known_fields[] = {"name", "title", "severity", "params", "triggers",
-                                           "limits", "run", "description", "tags", "scenario",
-                                           NULL};
+static const char *const known_fields[] = {"name",     "title",    "severity", "params",
+                                           "triggers", "limits",   "run",      "description",
+                                           "tags",     "scenario", NULL};
 
 /* Lints the runbook table of a loaded state; prints problems; returns their count. */
 static int lint_runbook(tn_state *st)
@@ -381,9 +383,11 @@ static int lint_runbook(tn_state *st)
         }
         lua_pop(L, 1);
     }
-    static const struct { const char *field; int type; } types[] = {
-        {"name", LUA_TSTRING}, {"title", LUA_TSTRING}, {"severity", LUA_TSTRING},
-        {"params", LUA_TTABLE}, {"triggers", LUA_TTABLE}, {"limits", LUA_TTABLE}};
+    static const struct {
+        const char *field;
+        int type;
+    } types[] = {{"name", LUA_TSTRING},  {"title", LUA_TSTRING},   {"severity", LUA_TSTRING},
+                 {"params", LUA_TTABLE}, {"triggers", LUA_TTABLE}, {"limits", LUA_TTABLE}};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         lua_pushstring(L, types[i].field); /* raw: no runbook metamethods here */
         int t = lua_rawget(L, -2);
@@ -600,8 +604,8 @@ int cli_main(int argc, char **argv)
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "list"))
         return cmd_list(argc - 2, argv + 2);
-    static const char *const later[] = {"daemon", "incidents", "incident", "ack", "resolve",
-                                        "postmortem", "history", "demo", NULL};
+    static const char *const later[] = {"daemon",     "incidents", "incident", "ack", "resolve",
+                                        "postmortem", "history",   "demo",     NULL};
     for (int i = 0; later[i]; i++)
         if (!strcmp(cmd, later[i])) {
             fprintf(stderr, "tocsin %s: not in this build yet\n", cmd);

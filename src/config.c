@@ -117,9 +117,9 @@ static int read_limits(lua_State *L, tn_config *c, char *err, size_t errlen)
     }
     lua_getfield(L, -1, "cpu");
     if (!lua_isnil(L, -1)) {
-        double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1)
+        double v = lua_type(L, -1) == LUA_TNUMBER   ? lua_tonumber(L, -1)
                    : lua_type(L, -1) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -1))
-                                                     : -1;
+                                                    : -1;
         if (v <= 0) {
             snprintf(err, errlen, "config: limits.cpu must be a positive number of seconds");
             return -1;
@@ -129,11 +129,12 @@ static int read_limits(lua_State *L, tn_config *c, char *err, size_t errlen)
     lua_pop(L, 1);
     lua_getfield(L, -1, "memory");
     if (!lua_isnil(L, -1)) {
-        uint64_t v = lua_type(L, -1) == LUA_TNUMBER ? (uint64_t)lua_tonumber(L, -1)
+        uint64_t v = lua_type(L, -1) == LUA_TNUMBER   ? (uint64_t)lua_tonumber(L, -1)
                      : lua_type(L, -1) == LUA_TSTRING ? tn_parse_size(lua_tostring(L, -1))
-                                                       : 0;
+                                                      : 0;
         if (v < (1u << 20)) {
-            snprintf(err, errlen, "config: limits.memory must be a size of at least 1MiB (\"256MiB\")");
+            snprintf(err, errlen,
+                     "config: limits.memory must be a size of at least 1MiB (\"256MiB\")");
             return -1;
         }
         c->mem_limit = v;

@@ -6,11 +6,11 @@
 #include "engine.h"
 
 typedef struct tn_config {
-    tn_state *st;            /* the config's own Lua state (NULL without a file) */
-    int ref;                 /* the table it returned */
-    char *path;              /* NULL when running on defaults */
-    char **runbook_dirs;     /* NULL-terminated, absolute or relative to cwd */
-    char **lib_paths;        /* NULL-terminated */
+    tn_state *st;        /* the config's own Lua state (NULL without a file) */
+    int ref;             /* the table it returned */
+    char *path;          /* NULL when running on defaults */
+    char **runbook_dirs; /* NULL-terminated, absolute or relative to cwd */
+    char **lib_paths;    /* NULL-terminated */
     double cpu_limit;
     uint64_t mem_limit;
     tn_settings settings;

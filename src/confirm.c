@@ -161,7 +161,7 @@ int tn_lua_confirm(lua_State *L)
 {
     const char *q = luaL_checkstring(L, 1);
     int def = tn_opt_bool(L, 2, "default", 0);
-    double timeout = tn_opt_number(L, 2, "timeout", -1);
+    double timeout = lua_istable(L, 2) ? tn_opt_duration(L, 2, "timeout", -1) : -1;
     tn_task *t = task_current(L);
     tn_run *r = task_run(t);
     if (r->assume_yes) {
@@ -170,8 +170,9 @@ int tn_lua_confirm(lua_State *L)
         return 1;
     }
     if (!isatty(0)) {
-        out_log(r, "warn", q, "answer", def ? "yes (default: no terminal)"
-                                            : "no (default: no terminal; pass --yes to approve)");
+        out_log(r, "warn", q, "answer",
+                def ? "yes (default: no terminal)"
+                    : "no (default: no terminal; pass --yes to approve)");
         lua_pushboolean(L, def);
         return 1;
     }

@@ -35,6 +35,14 @@ const char *engine_runbook_string(tn_state *st, const char *field);
 /* The state a thread belongs to (any thread of it). */
 tn_state *engine_state_of(lua_State *L);
 
+/* Nonzero when the Lua code running in L is over its CPU budget (the running
+ * run's, the load-time deadline, or the cap on code run outside any task). For
+ * C code that runs long without the count hook firing (pattern matching). */
+int engine_cpu_exceeded(lua_State *L);
+
+/* Raises the err {kind="limit"} of the budget engine_cpu_exceeded found spent. */
+int engine_cpu_raise(lua_State *L);
+
 /* Builds a sandbox environment table on top of L's stack. */
 void engine_register_globals(lua_State *L, int unused);
 

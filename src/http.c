@@ -37,13 +37,13 @@ typedef struct http_buf {
 } http_buf;
 
 typedef struct http_req {
-    http_job job;              /* first: the multi hands it back when done */
+    http_job job; /* first: the multi hands it back when done */
     CURL *easy;
     tn_task *task;
     struct curl_slist *headers;
-    http_buf body;             /* response body */
-    http_buf head;             /* header lines of the last response */
-    http_buf send;             /* request body: curl reads it in place (POSTFIELDS) */
+    http_buf body; /* response body */
+    http_buf head; /* header lines of the last response */
+    http_buf send; /* request body: curl reads it in place (POSTFIELDS) */
     size_t max_body;
     int over_limit;
     CURLcode result;
@@ -55,8 +55,8 @@ typedef struct http_req {
 static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
-static http_buf http_url;      /* scratch: the URL being built */
-static int http_down;          /* http_shutdown ran: pool nothing */
+static http_buf http_url; /* scratch: the URL being built */
+static int http_down;     /* http_shutdown ran: pool nothing */
 /* A push that raised (out of memory) leaves its request here; the next push
  * or http_shutdown releases it. */
 static http_req *http_orphan;
@@ -243,7 +243,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return buf_add(&r->head, p, len) == 0 ? len : 0;
 }
 
-static int is_ows(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /* Pushes the header lines of h as {lower-case name = value}; a repeated
  * header's values are joined with ", " (RFC 9110 5.3). */
@@ -444,8 +447,10 @@ static int query_pair(lua_State *L, http_buf *b, const qkey *k, char *sep)
         v = lua_tolstring(L, -1, &vn); /* a copy on the stack: converting it is safe */
         break;
     default:
-        return luaL_error(L, "http: query value for '%s' must be a string, number, boolean "
-                             "or an array of them", k->s);
+        return luaL_error(L,
+                          "http: query value for '%s' must be a string, number, boolean "
+                          "or an array of them",
+                          k->s);
     }
     if ((*sep && buf_add(b, sep, 1) < 0) || url_escape(b, k->s, k->n) < 0 ||
         buf_add(b, "=", 1) < 0 || url_escape(b, v, vn) < 0)
@@ -573,30 +578,6 @@ static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype)
     return 0;
 }
 
-/* A duration option: seconds as a number, or a string such as "2s". */
-static double opt_seconds(lua_State *L, int idx, const char *name, double def)
-{
-    double v = def;
-    if (!idx)
-        return def;
-    switch (lua_getfield(L, idx, name)) {
-    case LUA_TNIL:
-        break;
-    case LUA_TNUMBER:
-        v = lua_tonumber(L, -1);
-        break;
-    case LUA_TSTRING:
-        v = tn_parse_duration(lua_tostring(L, -1));
-        break;
-    default:
-        v = -1;
-    }
-    lua_pop(L, 1);
-    if (!(v >= 0))
-        luaL_error(L, "http: option '%s' must be a number of seconds or a duration", name);
-    return v;
-}
-
 /* Seconds to curl's milliseconds; a day at most (and 0 stays "none"). */
 static long ms_of(double s)
 {
@@ -669,7 +650,8 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
             lua_pop(L, 1);
             if (lua_getfield(L, opts_idx, "body") != LUA_TNIL) {
                 if (lua_type(L, -1) != LUA_TSTRING)
-                    return luaL_error(L, "http: option 'body' must be a string (use json= for a table)");
+                    return luaL_error(
+                        L, "http: option 'body' must be a string (use json= for a table)");
                 body_idx = lua_gettop(L);
             } else {
                 lua_pop(L, 1);
@@ -704,8 +686,8 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         lua_pop(L, 1);
     }
 
-    double timeout = opt_seconds(L, opts_idx, "timeout", HTTP_DEFAULT_TIMEOUT);
-    double ctimeout = opt_seconds(L, opts_idx, "connect_timeout", 0);
+    double timeout = tn_opt_duration(L, opts_idx, "timeout", HTTP_DEFAULT_TIMEOUT);
+    double ctimeout = tn_opt_duration(L, opts_idx, "connect_timeout", 0);
     int follow = opt_flag(L, opts_idx, "follow");
     int insecure = opt_flag(L, opts_idx, "insecure");
     size_t max_body = HTTP_DEFAULT_MAX_BODY;
@@ -877,12 +859,30 @@ static int with_body(lua_State *L, const char *method)
     return http_start(L, method, 1, 2, opts);
 }
 
-static int l_get(lua_State *L) { return no_body(L, "GET"); }
-static int l_head(lua_State *L) { return no_body(L, "HEAD"); }
-static int l_delete(lua_State *L) { return no_body(L, "DELETE"); }
-static int l_post(lua_State *L) { return with_body(L, "POST"); }
-static int l_put(lua_State *L) { return with_body(L, "PUT"); }
-static int l_patch(lua_State *L) { return with_body(L, "PATCH"); }
+static int l_get(lua_State *L)
+{
+    return no_body(L, "GET");
+}
+static int l_head(lua_State *L)
+{
+    return no_body(L, "HEAD");
+}
+static int l_delete(lua_State *L)
+{
+    return no_body(L, "DELETE");
+}
+static int l_post(lua_State *L)
+{
+    return with_body(L, "POST");
+}
+static int l_put(lua_State *L)
+{
+    return with_body(L, "PUT");
+}
+static int l_patch(lua_State *L)
+{
+    return with_body(L, "PATCH");
+}
 
 int luaopen_tn_http(lua_State *L)
 {
@@ -897,8 +897,8 @@ int luaopen_tn_http(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &http_res_mt_key);
 
     static const luaL_Reg fns[] = {
-        {"request", l_request}, {"get", l_get},       {"head", l_head},     {"post", l_post},
-        {"put", l_put},         {"patch", l_patch},   {"delete", l_delete}, {NULL, NULL},
+        {"request", l_request}, {"get", l_get},     {"head", l_head},     {"post", l_post},
+        {"put", l_put},         {"patch", l_patch}, {"delete", l_delete}, {NULL, NULL},
     };
     luaL_newlib(L, fns);
     return 1;

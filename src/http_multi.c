@@ -26,19 +26,22 @@
 typedef struct http_sock {
     uv_poll_t poll;
     curl_socket_t fd;
-    int events;                /* UV_READABLE|UV_WRITABLE curl asked for; 0: none */
-    int polling;               /* the uv_poll is started with these events */
-    int ours;                  /* opened by on_open_socket, closed by on_close_socket */
+    int events;  /* UV_READABLE|UV_WRITABLE curl asked for; 0: none */
+    int polling; /* the uv_poll is started with these events */
+    int ours;    /* opened by on_open_socket, closed by on_close_socket */
 } http_sock;
 
 static CURLM *multi;
 static uv_timer_t timer;
-static http_sock **socks;      /* connection sockets by fd */
+static http_sock **socks; /* connection sockets by fd */
 static size_t nsocks;
 
 static void check_done(void);
 
-static void sock_close_cb(uv_handle_t *h) { free(h->data); }
+static void sock_close_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void sock_close(http_sock *s)
 {
@@ -103,8 +106,7 @@ static http_sock *sock_new(curl_socket_t fd, int ours)
 }
 
 /* CURLOPT_OPENSOCKETFUNCTION: a connection socket, watched until closed. */
-static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
-                                    struct curl_sockaddr *addr)
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     (void)clientp;
     (void)purpose;

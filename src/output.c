@@ -36,7 +36,10 @@ static void b_add(buf *b, const char *s, size_t n)
     b->p[b->n] = 0;
 }
 
-static void b_str(buf *b, const char *s) { b_add(b, s, strlen(s)); }
+static void b_str(buf *b, const char *s)
+{
+    b_add(b, s, strlen(s));
+}
 
 static void b_fmt(buf *b, const char *fmt, ...)
 {
@@ -78,12 +81,24 @@ static void b_json(buf *b, const char *s, size_t n)
         b_add(b, s + start, i - start);
         start = i + 1;
         switch (c) {
-        case '"': b_add(b, "\\\"", 2); break;
-        case '\\': b_add(b, "\\\\", 2); break;
-        case '\n': b_add(b, "\\n", 2); break;
-        case '\r': b_add(b, "\\r", 2); break;
-        case '\t': b_add(b, "\\t", 2); break;
-        default: b_fmt(b, "\\u%04x", c); break;
+        case '"':
+            b_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            b_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            b_add(b, "\\n", 2);
+            break;
+        case '\r':
+            b_add(b, "\\r", 2);
+            break;
+        case '\t':
+            b_add(b, "\\t", 2);
+            break;
+        default:
+            b_fmt(b, "\\u%04x", c);
+            break;
         }
     }
     b_add(b, s + start, n - start);
@@ -91,7 +106,10 @@ static void b_json(buf *b, const char *s, size_t n)
     free(r);
 }
 
-static void b_jstr(buf *b, const char *s) { b_json(b, s, strlen(s)); }
+static void b_jstr(buf *b, const char *s)
+{
+    b_json(b, s, strlen(s));
+}
 
 static void json_head(buf *b, tn_run *r, const char *event)
 {
@@ -108,7 +126,10 @@ static void json_head(buf *b, tn_run *r, const char *event)
 
 static const char *const spin_glyphs[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
 
-static const char *c_(tn_out *o, const char *code) { return o->color ? code : ""; }
+static const char *c_(tn_out *o, const char *code)
+{
+    return o->color ? code : "";
+}
 
 static void draw_active(tn_out *o)
 {
@@ -231,8 +252,7 @@ void out_run_end(tn_run *r)
     }
     if (r->dry_run) {
         b_fmt(&b, "\n%sDry run:%s %d action%s would have been taken%s\n", c_(o, "\033[1m"),
-              c_(o, "\033[0m"), r->nactions, r->nactions == 1 ? "" : "s",
-              r->nactions ? ":" : ".");
+              c_(o, "\033[0m"), r->nactions, r->nactions == 1 ? "" : "s", r->nactions ? ":" : ".");
         for (int i = 0; i < r->nactions; i++) {
             b_fmt(&b, "  %d. ", i + 1);
             b_text(&b, r->actions[i], strlen(r->actions[i]));
@@ -245,8 +265,8 @@ void out_run_end(tn_run *r)
         b_fmt(&b, "%s\n", c_(o, "\033[0m"));
     }
     if (r->ok)
-        b_fmt(&b, "%s✓ %s%s finished in %.2fs\n", c_(o, "\033[32m"), r->st->name,
-              c_(o, "\033[0m"), secs);
+        b_fmt(&b, "%s✓ %s%s finished in %.2fs\n", c_(o, "\033[32m"), r->st->name, c_(o, "\033[0m"),
+              secs);
     else
         b_fmt(&b, "%s✗ %s%s %s after %.2fs\n", c_(o, "\033[31m"), r->st->name, c_(o, "\033[0m"),
               r->canceled ? "interrupted" : "failed", secs);
@@ -548,10 +568,22 @@ static int log_at(lua_State *L, const char *level)
     return 0;
 }
 
-static int l_debug(lua_State *L) { return log_at(L, "debug"); }
-static int l_info(lua_State *L) { return log_at(L, "info"); }
-static int l_warn(lua_State *L) { return log_at(L, "warn"); }
-static int l_error(lua_State *L) { return log_at(L, "error"); }
+static int l_debug(lua_State *L)
+{
+    return log_at(L, "debug");
+}
+static int l_info(lua_State *L)
+{
+    return log_at(L, "info");
+}
+static int l_warn(lua_State *L)
+{
+    return log_at(L, "warn");
+}
+static int l_error(lua_State *L)
+{
+    return log_at(L, "error");
+}
 
 int luaopen_tn_log(lua_State *L)
 {

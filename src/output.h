@@ -11,13 +11,13 @@
 enum { OUT_MODE_PLAIN, OUT_MODE_TTY, OUT_MODE_JSON };
 
 struct tn_out {
-    FILE *f;            /* steps, prints, actions, run summary */
-    FILE *logf;         /* log lines (plain/tty modes) */
+    FILE *f;    /* steps, prints, actions, run summary */
+    FILE *logf; /* log lines (plain/tty modes) */
     int mode;
     int color;
-    int debug;          /* show log.debug */
+    int debug; /* show log.debug */
     /* live step line (tty) */
-    int active;         /* a step line is drawn without its newline */
+    int active; /* a step line is drawn without its newline */
     int active_step;
     int active_depth;
     char *active_title;

@@ -11,7 +11,7 @@
 struct tn_run {
     tn_state *st;
     tn_task *root;
-    tn_task *tasks;             /* live tasks of the run (doubly linked) */
+    tn_task *tasks; /* live tasks of the run (doubly linked) */
     uint64_t cpu_ns, cpu_limit_ns;
     int cpu_exceeded;
     int dry_run, assume_yes;
@@ -19,18 +19,17 @@ struct tn_run {
     tn_out *out;
     uint64_t started_ns, ended_ns;
     int done;
-    int ok;                     /* root returned normally and not `false`/`nil, err` */
-    int limit;                  /* failed on the CPU or memory limit */
+    int ok;    /* root returned normally and not `false`/`nil, err` */
+    int limit; /* failed on the CPU or memory limit */
     int canceled;
-    char *error;                /* "file:line: message\nstack traceback:..." when failed */
-    int next_step;              /* step ids */
+    char *error;   /* "file:line: message\nstack traceback:..." when failed */
+    int next_step; /* step ids */
     int steps_failed;
-    char **actions;             /* dry run: actions that would have been taken */
+    char **actions; /* dry run: actions that would have been taken */
     int nactions;
     void (*on_done)(tn_run *r, void *ud);
     void *ud;
 };
-
 
 /* Lua functions of the `task` module and the scheduler's internals. */
 int luaopen_tn_task(lua_State *L);

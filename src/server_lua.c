@@ -609,7 +609,7 @@ int server_lua_serve(lua_State *L)
         return luaL_error(L, "http.serve: max_body must be a size");
     }
     lua_pop(L, 1);
-    double idle = tn_opt_number(L, 1, "idle_timeout", 0);
+    double idle = tn_opt_duration(L, 1, "idle_timeout", 0);
     if (lua_getfield(L, 1, "routes") != LUA_TTABLE)
         return luaL_error(
             L, "http.serve: routes must be a table {[\"GET /path\"] = function(req) ... end}");

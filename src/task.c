@@ -22,8 +22,8 @@ typedef struct waiter waiter;
 
 struct tn_task {
     lua_State *co;
-    int co_ref;               /* anchors the thread (kept after the end: it holds the results) */
-    int self_ref;             /* anchors the userdata while the task is alive */
+    int co_ref;   /* anchors the thread (kept after the end: it holds the results) */
+    int self_ref; /* anchors the userdata while the task is alive */
     tn_run *run;
     tn_task *parent;
     tn_task *run_prev, *run_next;
@@ -32,13 +32,13 @@ struct tn_task {
     tn_cancel_fn cancel;
     void *op;
     tn_push_fn push;
-    int nargs;                /* before the first resume: arguments on co's stack */
+    int nargs; /* before the first resume: arguments on co's stack */
     int started;
-    int step_depth;           /* steps open in this task (children start at the parent's) */
+    int step_depth; /* steps open in this task (children start at the parent's) */
     int outcome;
-    int cancel_requested;     /* cancelled while its Lua code was running */
-    int ending;               /* task_cancel is closing its thread */
-    int res_base, nres;       /* results on co's stack (OUT_OK), error value at res_base (OUT_ERROR) */
+    int cancel_requested; /* cancelled while its Lua code was running */
+    int ending;           /* task_cancel is closing its thread */
+    int res_base, nres;   /* results on co's stack (OUT_OK), error value at res_base (OUT_ERROR) */
     waiter *waiters;
 };
 
@@ -91,7 +91,10 @@ static void dequeue(tn_task *t)
 
 /* ---- bridge ------------------------------------------------------------ */
 
-tn_state *engine_state_of(lua_State *L) { return *(tn_state **)lua_getextraspace(L); }
+tn_state *engine_state_of(lua_State *L)
+{
+    return *(tn_state **)lua_getextraspace(L);
+}
 
 tn_task *task_current(lua_State *L)
 {
@@ -140,9 +143,18 @@ void task_wake(tn_task *t, tn_push_fn push, void *op)
     enqueue(t);
 }
 
-tn_run *task_run(tn_task *t) { return t->run; }
-int *task_step_depth(tn_task *t) { return &t->step_depth; }
-int run_is_dry(const tn_run *r) { return r->dry_run; }
+tn_run *task_run(tn_task *t)
+{
+    return t->run;
+}
+int *task_step_depth(tn_task *t)
+{
+    return &t->step_depth;
+}
+int run_is_dry(const tn_run *r)
+{
+    return r->dry_run;
+}
 
 void run_action(tn_run *r, const char *what, const char *text)
 {
@@ -159,8 +171,8 @@ void run_action(tn_run *r, const char *what, const char *text)
 /* ---- finishing --------------------------------------------------------- */
 
 struct waiter {
-    tn_task *task;            /* who waits */
-    tn_task *target;          /* for whom */
+    tn_task *task;   /* who waits */
+    tn_task *target; /* for whom */
     waiter *next;
     uv_timer_t timer;
     int timed;
@@ -258,8 +270,10 @@ static void task_end(tn_task *t, int outcome)
             r->limit = 1;
             if (!r->error) {
                 char buf[160];
-                snprintf(buf, sizeof buf, "limit: CPU limit of %gs of Lua execution exceeded in "
-                         "runbook %s", r->cpu_limit_ns / 1e9, r->st->name);
+                snprintf(buf, sizeof buf,
+                         "limit: CPU limit of %gs of Lua execution exceeded in "
+                         "runbook %s",
+                         r->cpu_limit_ns / 1e9, r->st->name);
                 r->error = strdup(buf);
             }
         }
@@ -305,8 +319,8 @@ static void task_finished(tn_task *t, int rc, int nres)
     }
     /* An allocation failure a pcall caught earlier is not this error; the
      * memory error re-raised as a value still is. */
-    int memlimit = rc == LUA_ERRMEM ||
-                   (lua_type(co, -1) == LUA_TSTRING && !strcmp(lua_tostring(co, -1), "not enough memory"));
+    int memlimit = rc == LUA_ERRMEM || (lua_type(co, -1) == LUA_TSTRING &&
+                                        !strcmp(lua_tostring(co, -1), "not enough memory"));
     st->mem_exceeded = 0;
     if (lua_istable(co, -1)) {
         /* Raw: the error value's own __index is the runbook's code. */
@@ -544,7 +558,10 @@ static int push_results_count(tn_task *t)
     return t->outcome == OUT_OK ? 1 + t->nres : 2;
 }
 
-static void waiter_free_cb(uv_handle_t *h) { free(h->data); }
+static void waiter_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void waiter_free(waiter *w)
 {

@@ -14,7 +14,10 @@ typedef struct {
     tn_task *task;
 } sleeper;
 
-static void sleeper_free(uv_handle_t *h) { free(h->data); }
+static void sleeper_free(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static int sleep_push(lua_State *L, void *op)
 {

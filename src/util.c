@@ -113,6 +113,36 @@ double tn_opt_number(lua_State *L, int idx, const char *name, double def)
     return v;
 }
 
+double tn_opt_duration(lua_State *L, int idx, const char *name, double def)
+{
+    if (!idx || !lua_istable(L, idx))
+        return def;
+    double v;
+    switch (lua_getfield(L, idx, name)) {
+    case LUA_TNIL:
+        lua_pop(L, 1);
+        return def;
+    case LUA_TBOOLEAN:
+        v = lua_toboolean(L, -1) ? -1 : 0;
+        break;
+    case LUA_TNUMBER:
+        v = lua_tonumber(L, -1);
+        break;
+    case LUA_TSTRING:
+        v = tn_parse_duration(lua_tostring(L, -1));
+        break;
+    default:
+        v = -1;
+    }
+    lua_pop(L, 1);
+    if (!(v >= 0))
+        luaL_error(L,
+                   "option '%s' must be a number of seconds, a duration such as \"90s\", "
+                   "or false",
+                   name);
+    return v;
+}
+
 int tn_opt_bool(lua_State *L, int idx, const char *name, int def)
 {
     if (!lua_istable(L, idx))
@@ -162,9 +192,15 @@ static void push_cjson(lua_State *L)
     }
 }
 
-void tn_push_cjson(lua_State *L) { push_cjson(L); }
+void tn_push_cjson(lua_State *L)
+{
+    push_cjson(L);
+}
 
-void tn_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
+void tn_push_null(lua_State *L)
+{
+    lua_pushlightuserdata(L, NULL);
+}
 
 int tn_is_null(lua_State *L, int idx)
 {
@@ -235,9 +271,21 @@ uint64_t tn_parse_size(const char *s)
         return 0;
     while (*end == ' ')
         end++;
-    static const struct { const char *suffix; double mul; } units[] = {
-        {"", 1}, {"b", 1}, {"k", 1024}, {"kb", 1000}, {"kib", 1024}, {"m", 1048576},
-        {"mb", 1e6}, {"mib", 1048576}, {"g", 1073741824.0}, {"gb", 1e9}, {"gib", 1073741824.0},
+    static const struct {
+        const char *suffix;
+        double mul;
+    } units[] = {
+        {"", 1},
+        {"b", 1},
+        {"k", 1024},
+        {"kb", 1000},
+        {"kib", 1024},
+        {"m", 1048576},
+        {"mb", 1e6},
+        {"mib", 1048576},
+        {"g", 1073741824.0},
+        {"gb", 1e9},
+        {"gib", 1073741824.0},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (!strcasecmp(end, units[i].suffix))

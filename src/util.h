@@ -19,6 +19,9 @@ int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...)
 /* Options table helpers: the value of field `name` of the table at idx, or def. */
 double tn_opt_number(lua_State *L, int idx, const char *name, double def);
 int tn_opt_bool(lua_State *L, int idx, const char *name, int def);
+/* A duration option in seconds: a number, a string such as "90s" or "250ms",
+ * or false (0: none); nil gives def; anything else raises naming the option. */
+double tn_opt_duration(lua_State *L, int idx, const char *name, double def);
 const char *tn_opt_string(lua_State *L, int idx, const char *name, const char *def, size_t *len);
 
 /* json.null as a Lua value. */

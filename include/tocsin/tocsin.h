@@ -13,9 +13,9 @@ typedef struct tn_out tn_out;
 
 /* Engine-wide settings, filled from the config and the CLI. */
 typedef struct tn_settings {
-    double cpu_limit;          /* seconds of Lua execution per run */
-    uint64_t mem_limit;        /* bytes per Lua state */
-    const char **lib_paths;    /* NULL-terminated folders searched by require */
+    double cpu_limit;       /* seconds of Lua execution per run */
+    uint64_t mem_limit;     /* bytes per Lua state */
+    const char **lib_paths; /* NULL-terminated folders searched by require */
     int dry_run;
     int assume_yes;
     /* Configured secrets (config `secrets` table); NULL when unset. */
@@ -25,8 +25,8 @@ typedef struct tn_settings {
 typedef struct tn_run_opts {
     int dry_run;
     int assume_yes;
-    const char *id;             /* run id shown in events; generated when NULL */
-    tn_out *out;                /* where steps, logs and prints go */
+    const char *id;                       /* run id shown in events; generated when NULL */
+    tn_out *out;                          /* where steps, logs and prints go */
     void (*on_done)(tn_run *r, void *ud); /* must not free the run synchronously */
     void *ud;
 } tn_run_opts;

@@ -7,16 +7,19 @@
 #include "util.h"
 
 static int failures, checks;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                           \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
     } while (0)
 
-static int near(double a, double b) { return a - b < 1e-9 && b - a < 1e-9; }
+static int near(double a, double b)
+{
+    return a - b < 1e-9 && b - a < 1e-9;
+}
 
 static void test_durations(void)
 {
