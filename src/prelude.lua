@@ -7,7 +7,7 @@ local env, C = ...
 local SUSPEND = C.suspend_token
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_status, co_close = coroutine.status, coroutine.close
-local error, pcall, select, type, ipairs = error, pcall, select, type, ipairs
+local error, pcall, type, ipairs = error, pcall, type, ipairs
 local pack, unpack = table.pack, table.unpack
 local make_err = C.err
 
