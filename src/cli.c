@@ -152,7 +152,7 @@ static char **dir_files(const char *dir, int *n)
 typedef struct {
     tn_run *run;
     int interrupted;
-    uv_signal_t sigint, sigterm;
+    uv_async_t wake; /* the signal handler's way into the loop */
 } run_ctx;
 
 static void on_run_done(tn_run *r, void *ud)
@@ -162,16 +162,27 @@ static void on_run_done(tn_run *r, void *ud)
     uv_stop(tn_loop());
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* SIGINT/SIGTERM: a plain handler rather than uv_signal, because a runbook
+ * spinning in Lua never returns to the loop; the flag makes the CPU hook raise
+ * in whatever Lua is running, and the async wakes the loop to cancel the run. */
+static uv_async_t *signal_wake;
+
+static void on_signal(int signum)
+{
+    if (engine_interrupted)
+        _exit(EXIT_INTERRUPTED); /* a second ^C: the operator means it */
+    engine_interrupted = signum;
+    if (signal_wake)
+        uv_async_send(signal_wake); /* async-signal-safe */
+}
+
+static void on_signal_wake(uv_async_t *h)
 {
     run_ctx *rc = h->data;
-    if (rc->interrupted) {
-        /* A second ^C: the operator means it. */
-        shell_shutdown();
-        _exit(EXIT_INTERRUPTED);
-    }
+    if (rc->interrupted)
+        return;
     rc->interrupted = 1;
-    fprintf(stderr, "\ninterrupted (signal %d): cancelling the run\n", signum);
+    fprintf(stderr, "\ninterrupted (signal %d): cancelling the run\n", (int)engine_interrupted);
     shell_shutdown();
     run_cancel(rc->run);
 }
@@ -331,13 +342,16 @@ static int cmd_run(int argc, char **argv)
     rc.run = r;
     out_run_begin(r, st->name);
 
-    uv_signal_init(tn_loop(), &rc.sigint);
-    uv_signal_init(tn_loop(), &rc.sigterm);
-    rc.sigint.data = rc.sigterm.data = &rc;
-    uv_signal_start(&rc.sigint, on_signal, SIGINT);
-    uv_signal_start(&rc.sigterm, on_signal, SIGTERM);
-    uv_unref((uv_handle_t *)&rc.sigint);
-    uv_unref((uv_handle_t *)&rc.sigterm);
+    uv_async_init(tn_loop(), &rc.wake, on_signal_wake);
+    rc.wake.data = &rc;
+    uv_unref((uv_handle_t *)&rc.wake);
+    signal_wake = &rc.wake;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     uv_run(tn_loop(), UV_RUN_DEFAULT);
     if (!r->done) {
@@ -348,8 +362,11 @@ static int cmd_run(int argc, char **argv)
     }
     out_run_end(r);
     out_close(&out);
-    int code = rc.interrupted ? EXIT_INTERRUPTED : r->ok ? EXIT_OK : EXIT_FAILED;
+    int code = rc.interrupted || engine_interrupted ? EXIT_INTERRUPTED
+               : r->ok                              ? EXIT_OK
+                                                    : EXIT_FAILED;
     run_free(r);
+    signal_wake = NULL;
     shutdown_loop();
     engine_state_free(st);
     free(path);

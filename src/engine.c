@@ -26,7 +26,6 @@ extern const size_t tn_prelude_lua_len;
 int tn_util_errmt(lua_State *L);
 void tn_push_cjson(lua_State *L);
 
-
 static const char loaded_key = 'l';
 
 /* ---- memory ------------------------------------------------------------ */
@@ -57,8 +56,12 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 static void cpu_hook(lua_State *L, lua_Debug *ar);
 
+volatile sig_atomic_t engine_interrupted;
+
 int engine_cpu_exceeded(lua_State *L)
 {
+    if (engine_interrupted)
+        return 1;
     tn_state *st = engine_state_of(L);
     uint64_t now = uv_hrtime();
     if (st->current) {
@@ -76,7 +79,10 @@ int engine_cpu_exceeded(lua_State *L)
 int engine_cpu_raise(lua_State *L)
 {
     tn_state *st = engine_state_of(L);
-    if (st->current) {
+    if (engine_interrupted) {
+        lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
+        tn_err_push(L, "canceled", "interrupted by signal %d", (int)engine_interrupted);
+    } else if (st->current) {
         tn_run *r = task_run(st->current);
         if (!r->cpu_exceeded) {
             r->cpu_exceeded = 1;
@@ -252,9 +258,9 @@ static int l_set_limits(lua_State *L)
         return 0;
     lua_getfield(L, 1, "cpu");
     if (!lua_isnil(L, -1)) {
-        double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1)
+        double v = lua_type(L, -1) == LUA_TNUMBER   ? lua_tonumber(L, -1)
                    : lua_type(L, -1) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -1))
-                                                     : -1;
+                                                    : -1;
         if (!(v > 0))
             return luaL_error(L, "limits.cpu must be a positive number of seconds");
         st->cpu_limit = v;
@@ -263,9 +269,9 @@ static int l_set_limits(lua_State *L)
     }
     lua_getfield(L, 1, "memory");
     if (!lua_isnil(L, -1)) {
-        uint64_t v = lua_type(L, -1) == LUA_TNUMBER ? (uint64_t)lua_tonumber(L, -1)
+        uint64_t v = lua_type(L, -1) == LUA_TNUMBER   ? (uint64_t)lua_tonumber(L, -1)
                      : lua_type(L, -1) == LUA_TSTRING ? tn_parse_size(lua_tostring(L, -1))
-                                                       : 0;
+                                                      : 0;
         if (v < (1u << 20))
             return luaL_error(L, "limits.memory must be a size of at least 1MiB (\"256MiB\")");
         st->mem_limit = v;
@@ -348,10 +354,10 @@ static void set_module(lua_State *L, const char *name, lua_CFunction open)
 void engine_register_globals(lua_State *L, int unused)
 {
     (void)unused;
-    static const char *const base[] = {
-        "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber",
-        "tostring", "type", "getmetatable", "rawequal", "rawget", "rawset",
-        "rawlen", "_VERSION", NULL};
+    static const char *const base[] = {"assert", "error",        "ipairs",   "next",     "pairs",
+                                       "pcall",  "xpcall",       "select",   "tonumber", "tostring",
+                                       "type",   "getmetatable", "rawequal", "rawget",   "rawset",
+                                       "rawlen", "_VERSION",     NULL};
     static const char *const os_safe[] = {"time", "date", "clock", "getenv", "difftime", NULL};
     lua_newtable(L);
     for (int i = 0; base[i]; i++) {
@@ -367,10 +373,15 @@ void engine_register_globals(lua_State *L, int unused)
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
 
-    static const luaL_Reg fns[] = {
-        {"print", tn_lua_print}, {"load", l_load}, {"require", l_require},
-        {"collectgarbage", l_collectgarbage}, {"env", l_env}, {"secret", l_secret},
-        {"confirm", tn_lua_confirm}, {"setmetatable", l_setmetatable}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"print", tn_lua_print},
+                                   {"load", l_load},
+                                   {"require", l_require},
+                                   {"collectgarbage", l_collectgarbage},
+                                   {"env", l_env},
+                                   {"secret", l_secret},
+                                   {"confirm", tn_lua_confirm},
+                                   {"setmetatable", l_setmetatable},
+                                   {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 
     /* json: lua-cjson's encode/decode/null. */
@@ -566,7 +577,8 @@ int engine_state_load(tn_state *st, char *err, size_t errlen)
     int has_run = lua_isfunction(L, -1);
     lua_pop(L, 1);
     if (!has_run) {
-        snprintf(err, errlen, "%s: the runbook table has no run function (run = function(ctx) ... end)",
+        snprintf(err, errlen,
+                 "%s: the runbook table has no run function (run = function(ctx) ... end)",
                  st->path);
         lua_settop(L, top);
         return -1;

@@ -4,6 +4,7 @@
 #define TOCSIN_ENGINE_H
 
 #include <lua.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,17 +13,17 @@
 #include "task.h"
 
 struct tn_state {
-    lua_State *L;              /* main thread: loads the file, runs push trampolines */
+    lua_State *L; /* main thread: loads the file, runs push trampolines */
     size_t mem_used, mem_limit;
     int mem_exceeded;
-    tn_task *current;          /* the task whose Lua code is running, if any */
-    uint64_t slice_start;      /* uv_hrtime() when current was resumed */
-    uint64_t load_deadline;    /* CPU deadline while loading the file (hrtime), 0 otherwise */
-    unsigned outside_hooks;    /* count hooks outside any task since the last slice */
-    double cpu_limit;          /* per run, seconds */
-    int env_ref;               /* the sandbox environment table */
-    int runbook_ref;           /* the table the file returned, or LUA_NOREF (ad-hoc script) */
-    int chunk_ref;             /* the compiled file */
+    tn_task *current;       /* the task whose Lua code is running, if any */
+    uint64_t slice_start;   /* uv_hrtime() when current was resumed */
+    uint64_t load_deadline; /* CPU deadline while loading the file (hrtime), 0 otherwise */
+    unsigned outside_hooks; /* count hooks outside any task since the last slice */
+    double cpu_limit;       /* per run, seconds */
+    int env_ref;            /* the sandbox environment table */
+    int runbook_ref;        /* the table the file returned, or LUA_NOREF (ad-hoc script) */
+    int chunk_ref;          /* the compiled file */
     char *path;
     char *name;
     int nruns;
@@ -31,6 +32,11 @@ struct tn_state {
 
 /* Field of the runbook table as a string (NULL when absent or not a string). */
 const char *engine_runbook_string(tn_state *st, const char *field);
+
+/* Set (to the signal number) by the frontend's SIGINT/SIGTERM handler: every
+ * Lua instruction then raises err.kind "canceled", so a spinning runbook
+ * unwinds and the loop gets to cancel the run. */
+extern volatile sig_atomic_t engine_interrupted;
 
 /* The state a thread belongs to (any thread of it). */
 tn_state *engine_state_of(lua_State *L);

@@ -39,3 +39,18 @@ add_test(NAME pg.start COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/start.sh)
 add_test(NAME pg.stop COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/stop.sh)
 set_tests_properties(pg.start PROPERTIES FIXTURES_SETUP pg ENVIRONMENT "${TOCSIN_TEST_ENV}")
 set_tests_properties(pg.stop PROPERTIES FIXTURES_CLEANUP pg ENVIRONMENT "${TOCSIN_TEST_ENV}")
+
+# Style: luacheck over every Lua file we ship or test with, clang-format over
+# the C tree (both Debian packages: lua-check, clang-format).
+find_program(LUACHECK luacheck)
+if(LUACHECK)
+  add_test(NAME lint.luacheck COMMAND ${LUACHECK} --no-color -q src/prelude.lua scripts tests/lua bench examples
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+endif()
+find_program(CLANG_FORMAT clang-format)
+if(CLANG_FORMAT)
+  file(GLOB_RECURSE FORMAT_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.[ch]
+       ${CMAKE_SOURCE_DIR}/include/*.h ${CMAKE_SOURCE_DIR}/tests/unit/*.c)
+  list(FILTER FORMAT_SOURCES EXCLUDE REGEX "lpattern\\.[ch]$") # copied from Lua: kept as upstream wrote it
+  add_test(NAME lint.clang_format COMMAND ${CLANG_FORMAT} --style=file --dry-run -Werror ${FORMAT_SOURCES})
+endif()

@@ -139,4 +139,16 @@ kill -INT $pid
 wait $pid
 code=$?
 [ $code = 130 ] || fail "SIGINT exit $code, wanted 130"
+# ... and so does a runbook spinning in Lua (the loop never runs): SIGTERM too
+printf 'return { limits = { cpu = 3600 }, run = function() while true do pcall(function() end) end end }\n' >spin.lua
+"$TOCSIN" run spin.lua >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+sleep 0.5
+start=$(date +%s.%N)
+kill -TERM $pid
+wait $pid
+code=$?
+el=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+[ $code = 130 ] || fail "SIGTERM on a spinning run: exit $code, wanted 130 ($(cat "$WORK/err"))"
+awk -v e="$el" 'BEGIN { exit !(e < 3) }' || fail "SIGTERM took ${el}s"
 echo "cli ok"
