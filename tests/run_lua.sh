@@ -9,7 +9,12 @@ file=$1
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; }
+portfile=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -n "$portfile" ] && rm -f "$portfile" "$portfile.log"
+}
 trap cleanup EXIT
 if [ -f "$SRC/tests/testserver.py" ]; then
   portfile=$(mktemp)
@@ -18,7 +23,6 @@ if [ -f "$SRC/tests/testserver.py" ]; then
   for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
   [ -s "$portfile" ] || { echo "test server did not start"; cat "$portfile.log"; exit 1; }
   export TEST_HTTP="http://127.0.0.1:$(cat "$portfile")"
-  rm -f "$portfile"
 fi
 [ -f "$BUILD/pg.env" ] && . "$BUILD/pg.env"
 cd "$SRC/tests/lua" || exit 1
