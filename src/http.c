@@ -671,21 +671,23 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         }
     }
 
-    /* The URL with its query. */
-    http_url.n = 0;
-    if (buf_add(&http_url, url, urln) < 0)
-        return luaL_error(L, "out of memory");
+    /* Every option is read before the URL is built and a request taken:
+     * reading one may run a metamethod of the runbook's, which may call
+     * http itself (the shared URL buffer and the orphan slot must not
+     * change under us). */
+    int query_idx = 0, headers_idx = 0;
     if (opts_idx) {
         int qt = lua_getfield(L, opts_idx, "query");
-        if (qt == LUA_TTABLE) {
-            if (url_add_query(L, &http_url, lua_gettop(L)) < 0)
-                return luaL_error(L, "out of memory");
-        } else if (qt != LUA_TNIL) {
+        if (qt == LUA_TTABLE)
+            query_idx = lua_gettop(L);
+        else if (qt != LUA_TNIL)
             return luaL_error(L, "http: option 'query' must be a table");
-        }
-        lua_pop(L, 1);
+        int ht = lua_getfield(L, opts_idx, "headers");
+        if (ht == LUA_TTABLE)
+            headers_idx = lua_gettop(L);
+        else if (ht != LUA_TNIL)
+            return luaL_error(L, "http: option 'headers' must be a table");
     }
-
     double timeout = tn_opt_duration(L, opts_idx, "timeout", HTTP_DEFAULT_TIMEOUT);
     double ctimeout = tn_opt_duration(L, opts_idx, "connect_timeout", 0);
     int follow = opt_flag(L, opts_idx, "follow");
@@ -701,6 +703,13 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
             return luaL_error(L, "http: option 'max_body' must be a size (bytes or \"16MiB\")");
         lua_pop(L, 1);
     }
+
+    /* The URL with its query (from here on no metamethod runs). */
+    http_url.n = 0;
+    if (buf_add(&http_url, url, urln) < 0)
+        return luaL_error(L, "out of memory");
+    if (query_idx && url_add_query(L, &http_url, query_idx) < 0)
+        return luaL_error(L, "out of memory");
 
     /* Dry run: reads happen, writes don't. */
     if (!is_get && !is_head && run_is_dry(task_run(t)))
@@ -719,16 +728,8 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     r->errbuf[0] = '\0';
 
     int has_ctype = 0;
-    if (opts_idx) {
-        int ht = lua_getfield(L, opts_idx, "headers");
-        if (ht == LUA_TTABLE) {
-            if (add_headers(L, r, lua_gettop(L), &has_ctype) < 0)
-                goto nomem;
-        } else if (ht != LUA_TNIL) {
-            return luaL_error(L, "http: option 'headers' must be a table");
-        }
-        lua_pop(L, 1);
-    }
+    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype) < 0)
+        goto nomem;
     if (is_json && !has_ctype) {
         struct curl_slist *l = curl_slist_append(r->headers, "Content-Type: application/json");
         if (!l)
