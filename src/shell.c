@@ -23,6 +23,7 @@ extern char **environ;
 #define SHELL_DRAIN_MS 200
 #define SHELL_READ_MIN 65536
 #define SHELL_LABEL_MAX 200
+#define SHELL_ARGS_MAX (1 << 20) /* more than execve accepts (ARG_MAX) */
 
 typedef struct shell_buf {
     char *data;
@@ -487,12 +488,15 @@ static void shell_read_opts(lua_State *L, int opts, int scratch, shell_opts *o)
     case LUA_TNIL:
         break;
     case LUA_TSTRING:
+        /* Anchored: an __index metamethod may have made it for us alone. */
         o->cwd = lua_tostring(L, -1);
+        lua_rawseti(L, scratch, (lua_Integer)luaL_len(L, scratch) + 1);
+        lua_pushnil(L);
         break;
     default:
         luaL_error(L, "shell: option 'cwd' must be a string");
     }
-    lua_pop(L, 1); /* the opts table keeps the string alive */
+    lua_pop(L, 1);
     switch (lua_getfield(L, opts, "stdin")) {
     case LUA_TNIL:
         break;
@@ -681,6 +685,8 @@ static int shell_run(lua_State *L)
     lua_settop(L, 1);
     n = (lua_Integer)luaL_len(L, 1);
     luaL_argcheck(L, n >= 1, 1, "expected {\"program\", args...}");
+    /* A __len may claim any length: bound it before sizing argv. */
+    luaL_argcheck(L, n <= SHELL_ARGS_MAX, 1, "too many arguments");
     lua_newtable(L);
     scratch = lua_gettop(L);
     argv = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof(char *), 0);
