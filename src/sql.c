@@ -305,6 +305,49 @@ static void record_dry_action(lua_op *o)
     run_action(task_run(o->task), "sql", buf);
 }
 
+/* A write the dry run skipped: success-shaped, listed as an action. */
+static int push_dry_skipped(lua_State *L, lua_op *o)
+{
+    record_dry_action(o);
+    switch (o->kind) {
+    case K_EXEC:
+        lua_pushinteger(L, 0);
+        return 1;
+    case K_ONE:
+        lua_pushnil(L);
+        return 1;
+    default:
+        push_rows(L, NULL, 0);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "dry_run");
+        return 1;
+    }
+}
+
+/* Server functions a READ ONLY transaction still lets through although
+ * they act on other sessions or the server (the playbook's resolution query
+ * is a pg_terminate_backend): a dry run does not send a statement naming one. */
+static int acts_beyond_tx(const char *sql)
+{
+    static const char *const fns[] = {
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_reload_conf",
+        "pg_rotate_logfile",
+        "pg_stat_reset",
+        "pg_switch_wal",
+        "pg_promote",
+        "pg_advisory_lock",
+        "pg_try_advisory_lock",
+        "dblink",
+        NULL,
+    };
+    for (int i = 0; fns[i]; i++)
+        if (strcasestr(sql, fns[i]))
+            return 1;
+    return 0;
+}
+
 static void tx_new(lua_State *L, sql_conn *c, sql_pool *pool, double timeout);
 
 static int push_result(lua_State *L, lua_op *o)
@@ -317,22 +360,8 @@ static int push_result(lua_State *L, lua_op *o)
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 25006: read-only transaction; 25001: cannot run inside a transaction
          * block (VACUUM, CREATE INDEX CONCURRENTLY): writes a dry run skips. */
-        if (o->dry && st && (!strcmp(st, "25006") || !strcmp(st, "25001"))) {
-            record_dry_action(o);
-            switch (o->kind) {
-            case K_EXEC:
-                lua_pushinteger(L, 0);
-                return 1;
-            case K_ONE:
-                lua_pushnil(L);
-                return 1;
-            default:
-                push_rows(L, NULL, 0);
-                lua_pushboolean(L, 1);
-                lua_setfield(L, -2, "dry_run");
-                return 1;
-            }
-        }
+        if (o->dry && st && (!strcmp(st, "25006") || !strcmp(st, "25001")))
+            return push_dry_skipped(L, o);
         return push_query_error(L, r);
     }
     switch (o->kind) {
@@ -421,6 +450,11 @@ static int run_stmt(lua_State *L, sql_pool *pool, sql_conn *held, double timeout
          * 25006 and changes nothing.  PQsendQueryParams takes exactly one
          * statement, so "COMMIT; INSERT ..." cannot escape it. */
         o->dry = 1;
+        if (acts_beyond_tx(o->op.sql)) {
+            int n = push_dry_skipped(L, o);
+            sql_op_free(&o->op);
+            return n;
+        }
         if (held) {
             o->op.pre = "SAVEPOINT tocsin_dry";
             o->op.post_ok = "RELEASE SAVEPOINT tocsin_dry";
