@@ -6,6 +6,8 @@
 
 #include "task.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ typedef struct http_sock {
     int events;  /* UV_READABLE|UV_WRITABLE curl asked for; 0: none */
     int polling; /* the uv_poll is started with these events */
     int ours;    /* opened by on_open_socket, closed by on_close_socket */
+    int swept;   /* listed in `removed` since the last sweep */
 } http_sock;
 
 static CURLM *multi;
@@ -37,6 +40,46 @@ static http_sock **socks; /* connection sockets by fd */
 static size_t nsocks;
 
 static void check_done(void);
+
+/* Sockets curl stopped watching during the current curl call.  curl 7.88
+ * closes a socket that is still connecting (a transfer removed mid-connect)
+ * with close() and not through on_close_socket; its uv_poll would then name a
+ * dead fd and libuv aborts on the next epoll_ctl.  After each curl call we
+ * look at these few fds and drop the watcher of any that is gone. */
+static http_sock **removed;
+static size_t nremoved, capremoved;
+
+static void sock_close(http_sock *s);
+
+static void sweep_removed(void)
+{
+    for (size_t i = 0; i < nremoved; i++) {
+        http_sock *s = removed[i];
+        s->swept = 0;
+        if ((size_t)s->fd < nsocks && socks[s->fd] == s && fcntl(s->fd, F_GETFD) == -1 &&
+            errno == EBADF) {
+            socks[s->fd] = NULL;
+            sock_close(s);
+        }
+    }
+    nremoved = 0;
+}
+
+static void note_removed(http_sock *s)
+{
+    if (s->swept)
+        return;
+    if (nremoved == capremoved) {
+        size_t cap = capremoved ? capremoved * 2 : 16;
+        http_sock **t = realloc(removed, cap * sizeof *t);
+        if (!t)
+            return;
+        removed = t;
+        capremoved = cap;
+    }
+    s->swept = 1;
+    removed[nremoved++] = s;
+}
 
 static void sock_close_cb(uv_handle_t *h)
 {
@@ -166,6 +209,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
             /* Keep the registration for the connection's next transfer, but
              * don't let an idle connection keep the loop alive. */
             uv_unref((uv_handle_t *)&s->poll);
+            note_removed(s);
         } else {
             sock_close(s);
         }
@@ -216,6 +260,7 @@ static void check_done(void)
         curl_multi_remove_handle(multi, easy);
         job->done(job, rc);
     }
+    sweep_removed();
 }
 
 static int multi_init(void)
@@ -249,8 +294,10 @@ int http_multi_add(CURL *easy, http_job *job)
 void http_multi_remove(CURL *easy)
 {
     /* Closes the connection if the transfer was midway (on_close_socket). */
-    if (multi)
+    if (multi) {
         curl_multi_remove_handle(multi, easy);
+        sweep_removed();
+    }
 }
 
 void http_multi_shutdown(void)
@@ -266,6 +313,9 @@ void http_multi_shutdown(void)
     free(socks);
     socks = NULL;
     nsocks = 0;
+    free(removed);
+    removed = NULL;
+    nremoved = capremoved = 0;
     uv_timer_stop(&timer);
     uv_close((uv_handle_t *)&timer, NULL);
     curl_global_cleanup();
