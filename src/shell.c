@@ -28,7 +28,15 @@ extern char **environ;
 typedef struct shell_buf {
     char *data;
     size_t len, cap;
+    size_t max;             /* bytes kept; the rest is read and dropped */
+    unsigned truncated : 1; /* something was dropped */
 } shell_buf;
+
+/* Output past max_output is still read (so the child is not blocked on a full
+ * pipe) but lands here. The buffers live outside the Lua state's memory cap,
+ * so this bound is what keeps a chatty child from eating the machine. */
+#define SHELL_DEFAULT_MAX_OUTPUT ((size_t)128 << 20)
+static char shell_discard[SHELL_READ_MIN];
 
 /* What the one timer is currently counting down to. */
 enum shell_phase { SHELL_RUN, SHELL_GRACE, SHELL_DRAIN, SHELL_DONE };
@@ -237,11 +245,17 @@ static void shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     shell_proc *p = h->data;
     shell_buf *b = (h == (uv_handle_t *)&p->out) ? &p->obuf : &p->ebuf;
     (void)suggested;
-    if (b->cap - b->len < SHELL_READ_MIN) {
+    if (b->len >= b->max) {
+        *buf = uv_buf_init(shell_discard, sizeof shell_discard);
+        return;
+    }
+    if (b->cap - b->len < SHELL_READ_MIN && b->cap < b->max) {
         size_t ncap = b->cap ? b->cap * 2 : SHELL_READ_MIN * 2;
         char *nd;
         while (ncap - b->len < SHELL_READ_MIN)
             ncap *= 2;
+        if (ncap > b->max)
+            ncap = b->max;
         nd = realloc(b->data, ncap);
         if (!nd) {
             *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
@@ -251,17 +265,20 @@ static void shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         b->cap = ncap;
     }
     /* Offer all the free space: big outputs then take few read calls. */
-    *buf = uv_buf_init(b->data + b->len,
-                       (unsigned)(b->cap - b->len > UINT32_MAX ? UINT32_MAX : b->cap - b->len));
+    size_t room = (b->cap < b->max ? b->cap : b->max) - b->len;
+    *buf = uv_buf_init(b->data + b->len, (unsigned)(room > UINT32_MAX ? UINT32_MAX : room));
 }
 
 static void shell_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     shell_proc *p = s->data;
     int is_out = (s == (uv_stream_t *)&p->out);
-    (void)buf;
     if (n > 0) {
-        (is_out ? &p->obuf : &p->ebuf)->len += (size_t)n;
+        shell_buf *b = is_out ? &p->obuf : &p->ebuf;
+        if (buf->base == shell_discard)
+            b->truncated = 1;
+        else
+            b->len += (size_t)n;
         return;
     }
     if (n == 0)
@@ -315,6 +332,10 @@ static void shell_push_output(lua_State *L, shell_proc *p)
     lua_setfield(L, -2, "stderr");
     lua_pushnumber(L, (double)(p->end_ns - p->start_ns) / 1e9);
     lua_setfield(L, -2, "time");
+    if (p->obuf.truncated || p->ebuf.truncated) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "truncated");
+    }
 }
 
 static int shell_push(lua_State *L, void *op)
@@ -422,6 +443,7 @@ static void shell_push_cmdline(lua_State *L, const char **argv, const char *cwd)
 
 typedef struct shell_opts {
     double timeout, grace;
+    size_t max_output;
     const char *cwd;
     const char *stdin_data;
     size_t stdin_len;
@@ -484,6 +506,24 @@ static void shell_read_opts(lua_State *L, int opts, int scratch, shell_opts *o)
     memset(o, 0, sizeof *o);
     o->timeout = tn_opt_duration(L, opts, "timeout", SHELL_DEFAULT_TIMEOUT);
     o->grace = tn_opt_duration(L, opts, "grace", SHELL_DEFAULT_GRACE);
+    o->max_output = SHELL_DEFAULT_MAX_OUTPUT;
+    switch (lua_getfield(L, opts, "max_output")) {
+    case LUA_TNIL:
+        break;
+    case LUA_TNUMBER:
+        if (lua_tonumber(L, -1) >= 1)
+            o->max_output = (size_t)lua_tonumber(L, -1);
+        else
+            luaL_error(L, "shell: option 'max_output' must be a positive number of bytes");
+        break;
+    case LUA_TSTRING:
+        if (!(o->max_output = (size_t)tn_parse_size(lua_tostring(L, -1))))
+            luaL_error(L, "shell: option 'max_output' must be a size such as \"16MiB\"");
+        break;
+    default:
+        luaL_error(L, "shell: option 'max_output' must be a size");
+    }
+    lua_pop(L, 1);
     switch (lua_getfield(L, opts, "cwd")) {
     case LUA_TNIL:
         break;
@@ -605,6 +645,7 @@ static int shell_start(lua_State *L, const char **argv, int opts, int scratch)
     p->task = t;
     p->timeout_ms = shell_ms(o.timeout);
     p->grace_ms = shell_ms(o.grace);
+    p->obuf.max = p->ebuf.max = o.max_output;
     p->has_in = (unsigned)o.has_stdin;
     p->proc.data = p->out.data = p->err.data = p->in.data = p->timer.data = p->wreq.data = p;
 

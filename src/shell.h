@@ -3,13 +3,16 @@
  * stdin and enforce a timeout on the whole group.
  *
  * Lua surface (SPEC §4 "Shell"):
- *   shell.run{"prog", "arg", ..., timeout=30, grace=2, cwd=, env={}, stdin=, readonly=false}
+ *   shell.run{"prog", "arg", ..., timeout=30, grace=2, cwd=, env={}, stdin=, readonly=false,
+ *             max_output="128MiB"}
  *   shell.sh(text [, opts])                      -- /bin/sh -c text, same opts
  *   → res | nil, err
  *   res.code (exit status; 128+N when killed by signal N), res.signal (N or nil),
  *   res.signame ("KILL", ...), res.stdout, res.stderr, res.time (s, float),
  *   res.ok (code == 0 and no signal), res.pid.
  *   timeout/grace: seconds or a duration string ("90s"); timeout=false or 0: none.
+ *   max_output: bytes kept of each of stdout and stderr; the rest is read and
+ *   dropped and res.truncated = true (the buffers are outside the Lua cap).
  *   env: inherits the process environment; keys given override, a key set to
  *   false is removed.
  *   err.kind: "spawn" (program missing, bad cwd, ...), "timeout" (err.stdout,
