@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,23 @@ static void put_error(FILE *f, const char *prefix, const char *msg)
     char *r = redact_dup(msg, strlen(msg), NULL);
     fprintf(f, "%s%s\n", prefix, r ? r : "(error)");
     free(r);
+}
+
+/* A line built from runbook values (names, titles, triggers): redacted too. */
+static void put_redacted(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_redacted(FILE *f, const char *fmt, ...)
+{
+    char *line = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char *r = redact_dup(line, (size_t)n, NULL);
+    fputs(r ? r : "", f);
+    free(r);
+    free(line);
 }
 
 /* ---- finding runbooks -------------------------------------------------- */
@@ -394,8 +412,8 @@ static int lint_runbook(tn_state *st)
             for (int i = 0; known_fields[i]; i++)
                 known |= !strcmp(lua_tostring(L, -2), known_fields[i]);
         if (!known) {
-            fprintf(stdout, "%s: unknown runbook field '%s'\n", st->path,
-                    lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(non-string key)");
+            put_redacted(stdout, "%s: unknown runbook field '%s'\n", st->path,
+                         lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(non-string key)");
             problems++;
         }
         lua_pop(L, 1);
@@ -409,15 +427,15 @@ static int lint_runbook(tn_state *st)
         lua_pushstring(L, types[i].field); /* raw: no runbook metamethods here */
         int t = lua_rawget(L, -2);
         if (t != LUA_TNIL && t != types[i].type) {
-            fprintf(stdout, "%s: field '%s' must be a %s (got %s)\n", st->path, types[i].field,
-                    lua_typename(L, types[i].type), lua_typename(L, t));
+            put_redacted(stdout, "%s: field '%s' must be a %s (got %s)\n", st->path, types[i].field,
+                         lua_typename(L, types[i].type), lua_typename(L, t));
             problems++;
         }
         lua_pop(L, 1);
     }
     const char *sev = engine_runbook_string(st, "severity");
     if (sev && !(strlen(sev) == 2 && sev[0] == 'P' && sev[1] >= '0' && sev[1] <= '3')) {
-        fprintf(stdout, "%s: severity must be P0, P1, P2 or P3 (got '%s')\n", st->path, sev);
+        put_redacted(stdout, "%s: severity must be P0, P1, P2 or P3 (got '%s')\n", st->path, sev);
         problems++;
     }
     lua_pop(L, 1);
@@ -507,33 +525,58 @@ static int cmd_check(int argc, char **argv)
     return problems ? EXIT_FAILED : EXIT_OK;
 }
 
-static void print_triggers(lua_State *L)
+static void print_triggers(lua_State *L, FILE *out)
 {
     /* The triggers table at the top: alert = {k = v}, schedule/every/cron. */
     int first = 1;
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         if (lua_type(L, -2) == LUA_TSTRING) {
-            printf("%s%s", first ? "" : "; ", lua_tostring(L, -2));
+            fprintf(out, "%s%s", first ? "" : "; ", lua_tostring(L, -2));
             first = 0;
             if (lua_istable(L, -1)) {
                 int f2 = 1;
                 lua_pushnil(L);
                 while (lua_next(L, -2)) {
                     if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1)) {
-                        printf("%s%s=%s", f2 ? " " : ",", lua_tostring(L, -2), lua_tostring(L, -1));
+                        fprintf(out, "%s%s=%s", f2 ? " " : ",", lua_tostring(L, -2),
+                                lua_tostring(L, -1));
                         f2 = 0;
                     }
                     lua_pop(L, 1);
                 }
             } else if (lua_isstring(L, -1)) {
-                printf(" %s", lua_tostring(L, -1));
+                fprintf(out, " %s", lua_tostring(L, -1));
             }
         }
         lua_pop(L, 1);
     }
     if (first)
-        printf("-");
+        fprintf(out, "-");
+}
+
+/* One row of `tocsin list`: name, severity, title, triggers. */
+static void list_row(tn_state *st)
+{
+    const char *sev = engine_runbook_string(st, "severity");
+    const char *title = engine_runbook_string(st, "title");
+    char *row = NULL;
+    size_t rowlen = 0;
+    FILE *out = open_memstream(&row, &rowlen);
+    if (!out)
+        return;
+    fprintf(out, "%-24s %-4s %-40s ", st->name, sev ? sev : "-", title ? title : "-");
+    lua_State *L = st->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->runbook_ref);
+    lua_pushliteral(L, "triggers");
+    if (lua_rawget(L, -2) == LUA_TTABLE)
+        print_triggers(L, out);
+    else
+        fprintf(out, "-");
+    lua_pop(L, 2);
+    fclose(out);
+    put_redacted(stdout, "%s\n", row);
+    free(row);
 }
 
 static int cmd_list(int argc, char **argv)
@@ -569,18 +612,7 @@ static int cmd_list(int argc, char **argv)
                 broken++;
             } else if (rc == 0) {
                 found++;
-                const char *sev = engine_runbook_string(st, "severity");
-                const char *title = engine_runbook_string(st, "title");
-                printf("%-24s %-4s %-40s ", st->name, sev ? sev : "-", title ? title : "-");
-                lua_State *L = st->L;
-                lua_rawgeti(L, LUA_REGISTRYINDEX, st->runbook_ref);
-                lua_pushliteral(L, "triggers");
-                if (lua_rawget(L, -2) == LUA_TTABLE)
-                    print_triggers(L);
-                else
-                    printf("-");
-                lua_pop(L, 2);
-                printf("\n");
+                list_row(st);
             }
             engine_state_free(st);
             free(files[j]);

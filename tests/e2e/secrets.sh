@@ -33,4 +33,14 @@ done
 while IFS= read -r line; do
   JSON_LINE="$line" "$TOCSIN" run "$WORK/check_json.lua" >/dev/null 2>&1 || fail "invalid JSON line: $line"
 done <"$WORK/out"
+# Runbook values shown by list and check are redacted too.
+mkdir -p "$WORK/rb/runbooks"
+cat >"$WORK/rb/runbooks/leaky.lua" <<'LUA'
+return { title = "token " .. secret("PLAIN_SECRET"), sevrity = secret("PLAIN_SECRET"),
+         run = function() end }
+LUA
+(cd "$WORK/rb" && "$TOCSIN" list >"$WORK/out" 2>"$WORK/err")
+grep -q 'token \*\*\*' "$WORK/out" || fail "list: title not shown redacted: $(cat "$WORK/out")"
+(cd "$WORK/rb" && "$TOCSIN" check >>"$WORK/out" 2>>"$WORK/err")
+cat "$WORK/out" "$WORK/err" | grep -q hunter2 && fail "list/check leaked a secret"
 echo "secrets ok"
