@@ -119,7 +119,10 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* A path to a .lua file, or NAME looked up as DIR/NAME.lua. */
+static char **dir_files(const char *dir, int *n);
+
+/* A path to a .lua file, or NAME looked up as DIR/NAME.lua, or else as the
+ * `name` field of a runbook in those folders (what `tocsin list` shows). */
 static char *find_runbook(tn_config *c, const char *name)
 {
     if (strchr(name, '/') || ends_with(name, ".lua"))
@@ -130,7 +133,24 @@ static char *find_runbook(tn_config *c, const char *name)
         if (is_file(p))
             return strdup(p);
     }
-    return NULL;
+    char *found = NULL;
+    for (int i = 0; c->runbook_dirs && c->runbook_dirs[i]; i++) {
+        int n;
+        char **files = dir_files(c->runbook_dirs[i], &n);
+        for (int j = 0; j < n; j++) {
+            char err[256];
+            tn_state *st = found ? NULL : engine_state_new(files[j], &c->settings, err, sizeof err);
+            if (st && engine_state_load(st, err, sizeof err) == 0) {
+                const char *rn = engine_runbook_string(st, "name");
+                if (rn && !strcmp(rn, name))
+                    found = strdup(files[j]);
+            }
+            engine_state_free(st);
+            free(files[j]);
+        }
+        free(files);
+    }
+    return found;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -48,6 +48,11 @@ expect_exit 2 "$TOCSIN" run hello --set novalue
 # by name, with the lib on the require path and --set typed like the default
 expect_exit 0 "$TOCSIN" run hello --set who=tocsin --set times=2
 [ "$(grep -c 'hello tocsin' "$WORK/out")" = 2 ] || fail "--set: $(cat "$WORK/out")"
+# by the runbook's own name field, when it differs from the file name
+printf 'return { name = "db_down", run = function() print("ran db_down") end }\n' >scripts/runbooks/scenario1.lua
+expect_exit 0 "$TOCSIN" run db_down
+grep -q 'ran db_down' "$WORK/out" || fail "run by name field: $(cat "$WORK/out")"
+rm scripts/runbooks/scenario1.lua
 # not found: 3
 expect_exit 3 "$TOCSIN" run nosuchbook
 grep -q "not found" "$WORK/err" || fail "not-found message"
