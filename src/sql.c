@@ -429,6 +429,28 @@ static void op_cancel(void *p)
     sql_op_free(&o->op);
 }
 
+/* Fills in what every operation of a task needs. */
+static void op_init(lua_op *o, tn_task *t, int kind, sql_pool *pool, sql_conn *held, double timeout)
+{
+    o->task = t;
+    o->kind = kind;
+    o->op.pool = pool;
+    o->op.held = held;
+    o->op.timeout = timeout;
+    o->op.done = op_done;
+}
+
+/* An operation with no statement text of the caller's (acquire, BEGIN, ...). */
+static lua_op *op_plain(lua_State *L, tn_task *t, int kind, sql_pool *pool, sql_conn *held,
+                        double timeout)
+{
+    lua_op *o = calloc(1, sizeof *o);
+    if (!o)
+        luaL_error(L, "out of memory");
+    op_init(o, t, kind, pool, held, timeout);
+    return o;
+}
+
 /* Starts the statement at argument sqlidx (parameters follow it) and
  * suspends the task until it ends. */
 static int run_stmt(lua_State *L, sql_pool *pool, sql_conn *held, double timeout, int kind,
@@ -438,12 +460,7 @@ static int run_stmt(lua_State *L, sql_pool *pool, sql_conn *held, double timeout
     const char *sql = luaL_checklstring(L, sqlidx, &len);
     tn_task *t = task_current(L);
     lua_op *o = op_build(L, sql, len, sqlidx + 1, lua_gettop(L));
-    o->task = t;
-    o->kind = kind;
-    o->op.pool = pool;
-    o->op.held = held;
-    o->op.timeout = timeout;
-    o->op.done = op_done;
+    op_init(o, t, kind, pool, held, timeout);
     if (run_is_dry(task_run(t))) {
         /* Every statement of a dry run runs in a READ ONLY transaction (inside
          * db:tx, a savepoint of the tx's READ ONLY one), so a write fails with
@@ -517,8 +534,16 @@ static double opt_timeout(lua_State *L, int idx, double def)
     return v;
 }
 
+/* The pool for a DSN (created on first use); argument 1 is the DSN. */
 static sql_pool *pool_for(lua_State *L, const char *dsn, int max)
 {
+    /* Parsed before the pool exists, so a bad DSN leaves nothing behind. */
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    PQfreemem(err);
+    if (!opts)
+        luaL_argerror(L, 1, "invalid DSN (not a PostgreSQL connection string or URI)");
+    PQconninfoFree(opts);
     int created;
     sql_pool *p = sql_pool_get(dsn, max, &created);
     if (!p)
@@ -540,13 +565,6 @@ static int l_open(lua_State *L)
     double timeout = opt_timeout(L, 2, SQL_DEFAULT_TIMEOUT);
     if (max != 0 && !(max >= 1 && max <= 10000))
         luaL_argerror(L, 2, "max must be between 1 and 10000");
-    /* Parsed before the pool exists, so a bad DSN leaves nothing behind. */
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
-    PQfreemem(err);
-    if (!opts)
-        luaL_argerror(L, 1, "invalid DSN (not a PostgreSQL connection string or URI)");
-    PQconninfoFree(opts);
     sql_pool *p = pool_for(L, dsn, (int)max);
     sql_db *db = lua_newuserdatauv(L, sizeof *db, 0);
     db->pool = p;
@@ -559,12 +577,6 @@ static int l_open(lua_State *L)
 static int l_query_once(lua_State *L)
 {
     const char *dsn = luaL_checkstring(L, 1);
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
-    PQfreemem(err);
-    if (!opts)
-        luaL_argerror(L, 1, "invalid DSN (not a PostgreSQL connection string or URI)");
-    PQconninfoFree(opts);
     sql_pool *p = pool_for(L, dsn, 0);
     return run_stmt(L, p, NULL, SQL_DEFAULT_TIMEOUT, K_ROWS, 2);
 }
@@ -594,15 +606,8 @@ static int db_acquire(lua_State *L)
 {
     sql_db *db = luaL_checkudata(L, 1, DB_MT);
     tn_task *t = task_current(L);
-    lua_op *o = calloc(1, sizeof *o);
-    if (!o)
-        return luaL_error(L, "out of memory");
-    o->task = t;
-    o->kind = K_ACQUIRE;
-    o->op.pool = db->pool;
+    lua_op *o = op_plain(L, t, K_ACQUIRE, db->pool, NULL, db->timeout);
     o->op.acquire = 1;
-    o->op.timeout = db->timeout;
-    o->op.done = op_done;
     sql_op_start(&o->op);
     return task_suspend(L, t, op_cancel, o);
 }
@@ -677,15 +682,7 @@ static int tx_ctl(lua_State *L)
     sql_tx *tx = tx_check(L);
     int w = luaL_checkoption(L, 2, NULL, what);
     tn_task *t = task_current(L);
-    lua_op *o = calloc(1, sizeof *o);
-    if (!o)
-        return luaL_error(L, "out of memory");
-    o->task = t;
-    o->kind = K_CTL;
-    o->op.pool = tx->pool;
-    o->op.held = tx->conn;
-    o->op.timeout = tx->timeout;
-    o->op.done = op_done;
+    lua_op *o = op_plain(L, t, K_CTL, tx->pool, tx->conn, tx->timeout);
     static const char *const stmt[] = {"BEGIN", "COMMIT", "ROLLBACK"};
     o->op.sql = w == 0 && run_is_dry(task_run(t)) ? "BEGIN READ ONLY" : stmt[w];
     sql_op_start(&o->op);
