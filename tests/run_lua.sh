@@ -6,24 +6,8 @@
 set -u
 file=$1
 : "${TOCSIN:?}" "${SRC:?}" "${BUILD:?}"
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-pid=
-portfile=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null
-  wait 2>/dev/null
-  [ -n "$portfile" ] && rm -f "$portfile" "$portfile.log"
-}
-trap cleanup EXIT
-if [ -f "$SRC/tests/testserver.py" ]; then
-  portfile=$(mktemp)
-  "$PY" "$SRC/tests/testserver.py" --port-file "$portfile" >"$portfile.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
-  [ -s "$portfile" ] || { echo "test server did not start"; cat "$portfile.log"; exit 1; }
-  export TEST_HTTP="http://127.0.0.1:$(cat "$portfile")"
-fi
+. "$SRC/tests/e2e/lib.bash"
+start_testserver
 [ -f "$BUILD/pg.env" ] && . "$BUILD/pg.env"
 cd "$SRC/tests/lua" || exit 1
 "$TOCSIN" run "$file" --yes

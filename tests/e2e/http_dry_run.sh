@@ -3,20 +3,12 @@
 # server counts every non-GET request it receives: it must stay 0), they
 # return a success-shaped result with dry_run = true, and the run's output
 # lists the actions it would have taken.
-set -u
-: "${TOCSIN:?}" "${SRC:?}"
-PY=/usr/bin/python3
-work=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. "$SRC/tests/e2e/lib.bash"
+work=$WORK
 fail() { echo "FAIL: $*"; echo "--- output:"; cat "$work/out" 2>/dev/null; exit 1; }
 
-"$PY" "$SRC/tests/testserver.py" --port-file "$work/port" >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-[ -s "$work/port" ] || { cat "$work/server.log"; fail "test server did not start"; }
-base="http://127.0.0.1:$(cat "$work/port")"
+start_testserver
+base="http://127.0.0.1:$TESTSERVER_PORT"
 
 cat >"$work/dry.lua" <<'LUA'
 local base = env("TEST_HTTP")

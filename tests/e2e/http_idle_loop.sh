@@ -2,17 +2,9 @@
 # Kept-alive idle connections must not keep the event loop alive: a run that
 # deadlocks after an HTTP request is still reported ("waiting for something
 # that can never happen", exit 1) instead of hanging.
-set -u
-: "${TOCSIN:?}" "${SRC:?}"
-PY=/usr/bin/python3
-work=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-"$PY" "$SRC/tests/testserver.py" --port-file "$work/port" >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-[ -s "$work/port" ] || { echo "test server did not start"; exit 1; }
+. "$SRC/tests/e2e/lib.bash"
+work=$WORK
+start_testserver
 
 cat >"$work/deadlock.lua" <<'LUA'
 local base = env("TEST_HTTP")
@@ -21,7 +13,7 @@ local root = task.current()
 local t = task.spawn(function() return root:wait() end)
 t:wait()   -- t waits for us, we wait for t
 LUA
-TEST_HTTP="http://127.0.0.1:$(cat "$work/port")" timeout 20 "$TOCSIN" run "$work/deadlock.lua" >"$work/out" 2>&1
+TEST_HTTP="http://127.0.0.1:$TESTSERVER_PORT" timeout 20 "$TOCSIN" run "$work/deadlock.lua" >"$work/out" 2>&1
 rc=$?
 cat "$work/out"
 [ $rc -ne 124 ] || { echo "FAIL: the run hung (idle connection kept the loop alive)"; exit 1; }

@@ -1,22 +1,13 @@
 #!/usr/bin/env bash
 # http over TLS: a self-signed certificate is refused by default (err.kind
 # "tls"), accepted with insecure = true; keep-alive works over TLS too.
-set -u
-: "${TOCSIN:?}" "${SRC:?}"
-PY=/usr/bin/python3
-work=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. "$SRC/tests/e2e/lib.bash"
+work=$WORK
 fail() { echo "FAIL: $*"; cat "$work/out" 2>/dev/null; exit 1; }
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
   -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
-"$PY" "$SRC/tests/testserver.py" --port-file "$work/port" --cert "$work/cert.pem" --key "$work/key.pem" \
-  >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-[ -s "$work/port" ] || { cat "$work/server.log"; fail "test server did not start"; }
+start_testserver --cert "$work/cert.pem" --key "$work/key.pem"
 
 cat >"$work/tls.lua" <<'LUA'
 local base = env("TEST_HTTPS")
@@ -32,6 +23,6 @@ for i = 1, 5 do
 end
 print("tls ok")
 LUA
-TEST_HTTPS="https://127.0.0.1:$(cat "$work/port")" "$TOCSIN" run "$work/tls.lua" >"$work/out" 2>&1 || fail "run failed"
+TEST_HTTPS="https://127.0.0.1:$TESTSERVER_PORT" "$TOCSIN" run "$work/tls.lua" >"$work/out" 2>&1 || fail "run failed"
 grep -q "tls ok" "$work/out" || fail "no tls ok"
 echo "http_tls ok"

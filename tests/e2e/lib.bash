@@ -2,8 +2,29 @@
 set -u
 : "${TOCSIN:?}" "${SRC:?}"
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+_started=()
+_cleanup() {
+  local p
+  for p in "${_started[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap _cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# start_testserver [ARGS...]: tests/testserver.py on a free loopback port,
+# stopped at exit; sets TESTSERVER_PORT and exports TEST_HTTP.
+start_testserver() {
+  local py=/usr/bin/python3
+  [ -x "$py" ] || py=python3
+  rm -f "$WORK/testserver.port"
+  "$py" "$SRC/tests/testserver.py" --port-file "$WORK/testserver.port" "$@" >"$WORK/testserver.log" 2>&1 &
+  _started+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/testserver.port" ] && break; sleep 0.05; done
+  [ -s "$WORK/testserver.port" ] || { cat "$WORK/testserver.log"; fail "test server did not start"; }
+  TESTSERVER_PORT=$(cat "$WORK/testserver.port")
+  export TEST_HTTP="http://127.0.0.1:$TESTSERVER_PORT"
+}
 # expect_exit CODE CMD... : runs CMD, captures stdout/stderr in $WORK/out $WORK/err
 expect_exit() {
   local want=$1; shift
