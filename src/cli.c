@@ -16,15 +16,15 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "confirm.h"
+#include "confirm_lua.h"
 #include "engine.h"
-#include "http.h"
+#include "http_lua.h"
 #include "output.h"
 #include "redact.h"
 #include "run.h"
 #include "server.h"
-#include "shell.h"
-#include "sql.h"
+#include "shell_lua.h"
+#include "sql_lua.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INTERRUPTED = 130 };
 
@@ -139,13 +139,13 @@ static char *find_runbook(tn_config *c, const char *name)
         char **files = dir_files(c->runbook_dirs[i], &n);
         for (int j = 0; j < n; j++) {
             char err[256];
-            tn_state *st = found ? NULL : engine_state_new(files[j], &c->settings, err, sizeof err);
-            if (st && engine_state_load(st, err, sizeof err) == 0) {
+            tn_state *st = found ? NULL : tn_state_new(files[j], &c->settings, err, sizeof err);
+            if (st && tn_state_load(st, err, sizeof err) == 0) {
                 const char *rn = engine_runbook_string(st, "name");
                 if (rn && !strcmp(rn, name))
                     found = strdup(files[j]);
             }
-            engine_state_free(st);
+            tn_state_free(st);
             free(files[j]);
         }
         free(files);
@@ -221,8 +221,8 @@ static void on_signal_wake(uv_async_t *h)
         return;
     rc->interrupted = 1;
     fprintf(stderr, "\ninterrupted (signal %d): cancelling the run\n", (int)engine_interrupted);
-    shell_shutdown();
-    run_cancel(rc->run);
+    shell_lua_shutdown();
+    tn_run_cancel(rc->run);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -235,11 +235,11 @@ static void close_walk(uv_handle_t *h, void *arg)
 /* Lets every module release its handles, then closes the loop. */
 static void shutdown_loop(void)
 {
-    http_shutdown();
+    http_lua_shutdown();
     server_shutdown();
-    shell_shutdown();
-    sql_shutdown();
-    confirm_shutdown();
+    shell_lua_shutdown();
+    sql_lua_shutdown();
+    confirm_lua_shutdown();
     for (int i = 0; i < 50 && uv_run(tn_loop(), UV_RUN_NOWAIT); i++)
         ;
     uv_walk(tn_loop(), close_walk, NULL);
@@ -336,7 +336,7 @@ static int cmd_run(int argc, char **argv)
     lib_path_of_runbook(&cfg, path);
     cfg.settings.dry_run = dry;
     cfg.settings.assume_yes = yes;
-    tn_state *st = engine_state_new(path, &cfg.settings, err, sizeof err);
+    tn_state *st = tn_state_new(path, &cfg.settings, err, sizeof err);
     if (!st) {
         put_error(stderr, "", err);
         free(path);
@@ -376,7 +376,7 @@ static int cmd_run(int argc, char **argv)
         .dry_run = dry, .assume_yes = yes, .out = &out, .on_done = on_run_done, .id = run_id};
     lua_pushstring(L, run_id);
     lua_pushboolean(L, dry);
-    tn_run *r = run_start(st, 5, &o);
+    tn_run *r = tn_run_start(st, 5, &o);
     rc.run = r;
     out_run_begin(r, st->name);
 
@@ -395,7 +395,7 @@ static int cmd_run(int argc, char **argv)
     if (!r->done) {
         /* The loop ran dry with the run still waiting: nothing can wake it. */
         out_log(r, "error", "the run is waiting for something that can never happen", NULL, NULL);
-        run_cancel(r);
+        tn_run_cancel(r);
         r->canceled = 0;
     }
     out_run_end(r);
@@ -403,10 +403,10 @@ static int cmd_run(int argc, char **argv)
     int code = rc.interrupted || engine_interrupted ? EXIT_INTERRUPTED
                : r->ok                              ? EXIT_OK
                                                     : EXIT_FAILED;
-    run_free(r);
+    tn_run_free(r);
     signal_wake = NULL;
     shutdown_loop();
-    engine_state_free(st);
+    tn_state_free(st);
     free(path);
     config_free(&cfg);
     free(sets);
@@ -467,13 +467,13 @@ static int check_file(tn_config *c, const char *path, int explicit_path, int *ch
     char err[2048];
     (*checked)++;
     lib_path_of_runbook(c, path);
-    tn_state *st = engine_state_new(path, &c->settings, err, sizeof err);
+    tn_state *st = tn_state_new(path, &c->settings, err, sizeof err);
     if (!st) {
         put_error(stdout, "", err);
         return 1;
     }
     int problems = 0;
-    int rc = engine_state_load(st, err, sizeof err);
+    int rc = tn_state_load(st, err, sizeof err);
     if (rc < 0) {
         put_error(stdout, "", err);
         problems++;
@@ -487,7 +487,7 @@ static int check_file(tn_config *c, const char *path, int explicit_path, int *ch
     } else {
         problems += lint_runbook(st);
     }
-    engine_state_free(st);
+    tn_state_free(st);
     return problems;
 }
 
@@ -625,8 +625,8 @@ static int cmd_list(int argc, char **argv)
         int n;
         char **files = dir_files(cfg.runbook_dirs[i], &n);
         for (int j = 0; j < n; j++) {
-            tn_state *st = engine_state_new(files[j], &cfg.settings, err, sizeof err);
-            int rc = st ? engine_state_load(st, err, sizeof err) : -1;
+            tn_state *st = tn_state_new(files[j], &cfg.settings, err, sizeof err);
+            int rc = st ? tn_state_load(st, err, sizeof err) : -1;
             if (rc < 0) {
                 put_error(stderr, "", err);
                 broken++;
@@ -634,7 +634,7 @@ static int cmd_list(int argc, char **argv)
                 found++;
                 list_row(st);
             }
-            engine_state_free(st);
+            tn_state_free(st);
             free(files[j]);
         }
         free(files);
@@ -654,7 +654,7 @@ static int cmd_version(void)
     return EXIT_OK;
 }
 
-int cli_main(int argc, char **argv)
+int tn_cli_main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);

@@ -2,6 +2,6 @@
 #ifndef TOCSIN_CLI_H
 #define TOCSIN_CLI_H
 
-#include <tocsin/tocsin.h> /* cli_main */
+#include <tocsin/tocsin.h> /* tn_cli_main */
 
 #endif

@@ -111,36 +111,14 @@ static int read_dirs(lua_State *L, const char *field, const char *base, char ***
 
 static int read_limits(lua_State *L, tn_config *c, char *err, size_t errlen)
 {
-    if (lua_getfield(L, -1, "limits") != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    lua_getfield(L, -1, "cpu");
-    if (!lua_isnil(L, -1)) {
-        double v = lua_type(L, -1) == LUA_TNUMBER   ? lua_tonumber(L, -1)
-                   : lua_type(L, -1) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -1))
-                                                    : -1;
-        if (v <= 0) {
-            snprintf(err, errlen, "config: limits.cpu must be a positive number of seconds");
-            return -1;
-        }
-        c->cpu_limit = v;
-    }
+    char msg[256];
+    lua_pushliteral(L, "limits");
+    lua_rawget(L, -2);
+    int rc = tn_read_limits(L, -1, &c->cpu_limit, &c->mem_limit, msg, sizeof msg);
     lua_pop(L, 1);
-    lua_getfield(L, -1, "memory");
-    if (!lua_isnil(L, -1)) {
-        uint64_t v = lua_type(L, -1) == LUA_TNUMBER   ? (uint64_t)lua_tonumber(L, -1)
-                     : lua_type(L, -1) == LUA_TSTRING ? tn_parse_size(lua_tostring(L, -1))
-                                                      : 0;
-        if (v < (1u << 20)) {
-            snprintf(err, errlen,
-                     "config: limits.memory must be a size of at least 1MiB (\"256MiB\")");
-            return -1;
-        }
-        c->mem_limit = v;
-    }
-    lua_pop(L, 2);
-    return 0;
+    if (rc < 0)
+        snprintf(err, errlen, "config: %s", msg);
+    return rc;
 }
 
 int config_load(tn_config *c, const char *path, char *err, size_t errlen)
@@ -164,7 +142,7 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
         const char *slash = strrchr(path, '/');
         base = slash ? strndup(path, (size_t)(slash - path)) : NULL;
         static tn_settings cfg_settings = {.cpu_limit = 5, .mem_limit = 64u << 20};
-        c->st = engine_state_new(path, &cfg_settings, err, errlen);
+        c->st = tn_state_new(path, &cfg_settings, err, errlen);
         if (!c->st)
             goto fail;
         lua_State *L = c->st->L;
@@ -222,7 +200,7 @@ void config_free(tn_config *c)
 {
     if (secret_config == c)
         secret_config = NULL;
-    engine_state_free(c->st);
+    tn_state_free(c->st);
     c->st = NULL;
     free(c->path);
     c->path = NULL;
@@ -231,7 +209,7 @@ void config_free(tn_config *c)
     c->runbook_dirs = c->lib_paths = NULL;
 }
 
-void tn_copy_value(lua_State *from, int idx, lua_State *to, int depth)
+void config_copy_value(lua_State *from, int idx, lua_State *to, int depth)
 {
     idx = lua_absindex(from, idx);
     luaL_checkstack(to, 3, "copying a value");
@@ -266,8 +244,8 @@ void tn_copy_value(lua_State *from, int idx, lua_State *to, int depth)
         lua_newtable(to);
         lua_pushnil(from);
         while (lua_next(from, idx)) {
-            tn_copy_value(from, -2, to, depth + 1);
-            tn_copy_value(from, -1, to, depth + 1);
+            config_copy_value(from, -2, to, depth + 1);
+            config_copy_value(from, -1, to, depth + 1);
             if (lua_isnil(to, -2))
                 lua_pop(to, 2);
             else
@@ -291,7 +269,7 @@ void config_push_params(tn_config *c, lua_State *L)
     lua_rawgeti(F, LUA_REGISTRYINDEX, c->ref);
     lua_getfield(F, -1, "params");
     if (lua_istable(F, -1))
-        tn_copy_value(F, -1, L, 0);
+        config_copy_value(F, -1, L, 0);
     else
         lua_newtable(L);
     lua_pop(F, 2);

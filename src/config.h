@@ -26,6 +26,6 @@ void config_push_params(tn_config *c, lua_State *L);
 
 /* Copies a plain value (nil, boolean, number, string, json.null, tables of
  * those) from one Lua state to another; functions and userdata become nil. */
-void tn_copy_value(lua_State *from, int idx, lua_State *to, int depth);
+void config_copy_value(lua_State *from, int idx, lua_State *to, int depth);
 
 #endif

@@ -9,24 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "confirm.h"
-#include "http.h"
+#include "confirm_lua.h"
+#include "embedded.h"
+#include "http_lua.h"
 #include "lpattern.h"
 #include "output.h"
 #include "redact.h"
 #include "run.h"
 #include "server.h"
-#include "shell.h"
-#include "sql.h"
-#include "timer.h"
+#include "shell_lua.h"
+#include "sql_lua.h"
+#include "time_lua.h"
 #include "util.h"
 
-extern const char tn_prelude_lua[];
-extern const size_t tn_prelude_lua_len;
 int tn_util_errmt(lua_State *L);
 void tn_push_cjson(lua_State *L);
 
 static const char loaded_key = 'l';
+
+tn_state *engine_state_of(lua_State *L)
+{
+    return *(tn_state **)lua_getextraspace(L);
+}
 
 /* ---- memory ------------------------------------------------------------ */
 
@@ -65,7 +69,7 @@ int engine_cpu_exceeded(lua_State *L)
     tn_state *st = engine_state_of(L);
     uint64_t now = uv_hrtime();
     if (st->current) {
-        tn_run *r = task_run(st->current);
+        tn_run *r = tn_task_run(st->current);
         return r->cpu_exceeded || r->cpu_ns + (now - st->slice_start) > r->cpu_limit_ns;
     }
     if (st->load_deadline)
@@ -83,7 +87,7 @@ int engine_cpu_raise(lua_State *L)
         lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
         tn_err_push(L, "canceled", "interrupted by signal %d", (int)engine_interrupted);
     } else if (st->current) {
-        tn_run *r = task_run(st->current);
+        tn_run *r = tn_task_run(st->current);
         if (!r->cpu_exceeded) {
             r->cpu_exceeded = 1;
             /* From now on every instruction raises, so a pcall loop cannot
@@ -254,28 +258,15 @@ static int l_require(lua_State *L)
 static int l_set_limits(lua_State *L)
 {
     tn_state *st = engine_state_of(L);
-    if (!lua_istable(L, 1))
-        return 0;
-    lua_getfield(L, 1, "cpu");
-    if (!lua_isnil(L, -1)) {
-        double v = lua_type(L, -1) == LUA_TNUMBER   ? lua_tonumber(L, -1)
-                   : lua_type(L, -1) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -1))
-                                                    : -1;
-        if (!(v > 0))
-            return luaL_error(L, "limits.cpu must be a positive number of seconds");
-        st->cpu_limit = v;
-        if (st->current)
-            task_run(st->current)->cpu_limit_ns = (uint64_t)(v * 1e9);
-    }
-    lua_getfield(L, 1, "memory");
-    if (!lua_isnil(L, -1)) {
-        uint64_t v = lua_type(L, -1) == LUA_TNUMBER   ? (uint64_t)lua_tonumber(L, -1)
-                     : lua_type(L, -1) == LUA_TSTRING ? tn_parse_size(lua_tostring(L, -1))
-                                                      : 0;
-        if (v < (1u << 20))
-            return luaL_error(L, "limits.memory must be a size of at least 1MiB (\"256MiB\")");
-        st->mem_limit = v;
-    }
+    double cpu = st->cpu_limit;
+    uint64_t mem = st->mem_limit;
+    char msg[256];
+    if (tn_read_limits(L, 1, &cpu, &mem, msg, sizeof msg) < 0)
+        return luaL_error(L, "%s", msg);
+    st->cpu_limit = cpu;
+    st->mem_limit = mem;
+    if (st->current)
+        tn_task_run(st->current)->cpu_limit_ns = (uint64_t)(cpu * 1e9);
     return 0;
 }
 
@@ -379,7 +370,7 @@ void engine_register_globals(lua_State *L, int unused)
                                    {"collectgarbage", l_collectgarbage},
                                    {"env", l_env},
                                    {"secret", l_secret},
-                                   {"confirm", tn_lua_confirm},
+                                   {"confirm", confirm_lua_confirm},
                                    {"setmetatable", l_setmetatable},
                                    {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
@@ -397,22 +388,22 @@ void engine_register_globals(lua_State *L, int unused)
     lua_pop(L, 1);
 
     set_module(L, "log", luaopen_tn_log);
-    set_module(L, "time", luaopen_tn_time);
+    set_module(L, "time", time_lua_open);
     set_module(L, "task", luaopen_tn_task);
-    set_module(L, "http", luaopen_tn_http);
+    set_module(L, "http", http_lua_open);
     lua_getfield(L, -1, "http"); /* http.serve lives in server_lua.c */
     lua_pushcfunction(L, server_lua_serve);
     lua_setfield(L, -2, "serve");
     lua_pop(L, 1);
-    set_module(L, "shell", luaopen_tn_shell);
-    set_module(L, "sql", luaopen_tn_sql);
+    set_module(L, "shell", shell_lua_open);
+    set_module(L, "sql", sql_lua_open);
 }
 
 /* Runs the prelude with the environment at the top of the stack. */
 static int run_prelude(lua_State *L)
 {
     int env = lua_gettop(L);
-    if (luaL_loadbufferx(L, tn_prelude_lua, tn_prelude_lua_len, "=prelude", "t") != LUA_OK)
+    if (embedded_lua_load(L, "prelude") != LUA_OK)
         return lua_error(L);
     lua_pushvalue(L, env);
     lua_newtable(L); /* C internals */
@@ -476,7 +467,7 @@ static const char *base_name(const char *path, char *out, size_t n)
     return out;
 }
 
-tn_state *engine_state_new(const char *path, const tn_settings *s, char *err, size_t errlen)
+tn_state *tn_state_new(const char *path, const tn_settings *s, char *err, size_t errlen)
 {
     tn_state *st = calloc(1, sizeof *st);
     if (!st) {
@@ -516,7 +507,7 @@ tn_state *engine_state_new(const char *path, const tn_settings *s, char *err, si
     st->chunk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return st;
 fail:
-    engine_state_free(st);
+    tn_state_free(st);
     return NULL;
 }
 
@@ -548,7 +539,7 @@ static int rawfield(lua_State *L, int idx, const char *k)
     return lua_rawget(L, idx);
 }
 
-int engine_state_load(tn_state *st, char *err, size_t errlen)
+int tn_state_load(tn_state *st, char *err, size_t errlen)
 {
     lua_State *L = st->L;
     int top = lua_gettop(L);
@@ -613,7 +604,7 @@ const char *engine_runbook_string(tn_state *st, const char *field)
     return s;
 }
 
-void engine_state_free(tn_state *st)
+void tn_state_free(tn_state *st)
 {
     if (!st)
         return;

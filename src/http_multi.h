@@ -11,7 +11,7 @@
 /* A transfer's owner embeds this.  done is called once the transfer ended
  * and its handle was removed from the multi — from the loop, never from
  * inside a libcurl call, but still inside a libuv callback: only wake tasks
- * (task_wake) there, run no Lua. */
+ * (tn_task_wake) there, run no Lua. */
 typedef struct http_job http_job;
 struct http_job {
     void (*done)(http_job *job, CURLcode rc);

@@ -8,5 +8,5 @@ int main(int argc, char **argv)
     /* A peer that goes away mid-write is an error for that write, not the
      * end of the process (libuv writes sockets and pipes with write(2)). */
     signal(SIGPIPE, SIG_IGN);
-    return cli_main(argc, argv);
+    return tn_cli_main(argc, argv);
 }

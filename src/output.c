@@ -212,7 +212,7 @@ void out_run_begin(tn_run *r, const char *runbook)
     if (!o || o->mode != OUT_MODE_JSON)
         return;
     buf b = {0};
-    json_head(&b, r, "run_start");
+    json_head(&b, r, "tn_run_start");
     b_str(&b, ",\"runbook\":");
     b_jstr(&b, runbook);
     b_fmt(&b, ",\"dry_run\":%s}\n", r->dry_run ? "true" : "false");
@@ -488,7 +488,7 @@ void out_action(tn_run *r, const char *what, const char *text)
 static tn_run *current_run(lua_State *L)
 {
     tn_state *st = engine_state_of(L);
-    return st->current ? task_run(st->current) : NULL;
+    return st->current ? tn_task_run(st->current) : NULL;
 }
 
 /* print(...): tab-separated tostring() of the arguments, to the run's output. */
@@ -597,8 +597,8 @@ int luaopen_tn_log(lua_State *L)
 int tn_lua_step_begin(lua_State *L)
 {
     const char *title = luaL_checkstring(L, 1);
-    tn_task *t = task_current(L);
-    tn_run *r = task_run(t);
+    tn_task *t = tn_task_current(L);
+    tn_run *r = tn_task_run(t);
     int id = ++r->next_step;
     out_step_begin(r, id, (*task_step_depth(t))++, title);
     lua_pushinteger(L, id);
@@ -616,8 +616,8 @@ int tn_lua_step_end(lua_State *L)
     const char *err = NULL;
     if (!lua_isnoneornil(L, 5))
         err = luaL_tolstring(L, 5, NULL);
-    tn_task *t = task_current(L);
-    tn_run *r = task_run(t);
+    tn_task *t = tn_task_current(L);
+    tn_run *r = tn_task_run(t);
     int *depth = task_step_depth(t);
     if (*depth > 0)
         (*depth)--;

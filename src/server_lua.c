@@ -87,7 +87,7 @@ static void lserver_wake(lserver *b)
     if (b->dispatcher) {
         tn_task *t = b->dispatcher;
         b->dispatcher = NULL;
-        task_wake(t, next_push, b);
+        tn_task_wake(t, next_push, b);
     }
 }
 
@@ -256,11 +256,11 @@ static void started_cancel(void *op)
 static int l_next(lua_State *L)
 {
     lserver *b = luaL_checkudata(L, 1, LSERVER_MT);
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     if (!b->started) {
         b->started = 1;
         if (b->starter) {
-            task_wake(b->starter, started_push, b);
+            tn_task_wake(b->starter, started_push, b);
             b->starter = NULL;
         }
     }
@@ -269,7 +269,7 @@ static int l_next(lua_State *L)
     if (b->q_head || !b->s)
         return deliver(L, b);
     b->dispatcher = t;
-    return task_suspend(L, t, next_cancel, b);
+    return tn_task_suspend(L, t, next_cancel, b);
 }
 
 /* started(srv): waits until the dispatcher task runs and owns the server. */
@@ -278,9 +278,9 @@ static int l_started(lua_State *L)
     lserver *b = luaL_checkudata(L, 1, LSERVER_MT);
     if (b->started)
         return 0;
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     b->starter = t;
-    return task_suspend(L, t, started_cancel, b);
+    return tn_task_suspend(L, t, started_cancel, b);
 }
 
 /* ---- answering --------------------------------------------------------- */
@@ -430,7 +430,7 @@ static int l_fail(lua_State *L)
              rq->path);
     tn_state *st = engine_state_of(L);
     if (st->current)
-        out_log(task_run(st->current), "error", what, "error", text);
+        out_log(tn_task_run(st->current), "error", what, "error", text);
     /* The client gets the message's first line, redacted. */
     size_t n = strcspn(text, "\n");
     char *first = redact_dup(text, n, NULL);
@@ -584,7 +584,7 @@ static int serve_k(lua_State *L, int status, lua_KContext ctx)
 int server_lua_serve(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    task_current(L); /* raises while a runbook file is being loaded */
+    tn_task_current(L); /* raises while a runbook file is being loaded */
     char listen[128];
     lua_getfield(L, 1, "listen");
     if (lua_isinteger(L, -1))

@@ -1,7 +1,7 @@
 /* sql_pool.h — PostgreSQL connections on the libuv loop (libpq's asynchronous
  * API only) and the process-wide pool per DSN: lazy connect, FIFO waiters,
  * broken connections replaced, timeouts that cancel on the server.  No Lua
- * here: sql.c turns operations into Lua values. */
+ * here: sql_lua.c turns operations into Lua values. */
 #ifndef TOCSIN_SQL_POOL_H
 #define TOCSIN_SQL_POOL_H
 

@@ -91,12 +91,7 @@ static void dequeue(tn_task *t)
 
 /* ---- bridge ------------------------------------------------------------ */
 
-tn_state *engine_state_of(lua_State *L)
-{
-    return *(tn_state **)lua_getextraspace(L);
-}
-
-tn_task *task_current(lua_State *L)
+tn_task *tn_task_current(lua_State *L)
 {
     tn_state *st = engine_state_of(L);
     if (!st->current)
@@ -105,7 +100,7 @@ tn_task *task_current(lua_State *L)
     return st->current;
 }
 
-int task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
+int tn_task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
 {
     if (!lua_isyieldable(L)) {
         /* Inside a metamethod, a table.sort comparator, a __close handler...:
@@ -130,12 +125,12 @@ int task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
         t->cancel = cancel;
         t->op = op;
     }
-    /* else the operation already completed (task_wake ran): just yield. */
+    /* else the operation already completed (tn_task_wake ran): just yield. */
     lua_pushlightuserdata(L, &task_suspend_token);
     return lua_yield(L, 1);
 }
 
-void task_wake(tn_task *t, tn_push_fn push, void *op)
+void tn_task_wake(tn_task *t, tn_push_fn push, void *op)
 {
     t->cancel = NULL;
     t->push = push;
@@ -143,7 +138,7 @@ void task_wake(tn_task *t, tn_push_fn push, void *op)
     enqueue(t);
 }
 
-tn_run *task_run(tn_task *t)
+tn_run *tn_task_run(tn_task *t)
 {
     return t->run;
 }
@@ -151,12 +146,12 @@ int *task_step_depth(tn_task *t)
 {
     return &t->step_depth;
 }
-int run_is_dry(const tn_run *r)
+int tn_run_is_dry(const tn_run *r)
 {
     return r->dry_run;
 }
 
-void run_action(tn_run *r, const char *what, const char *text)
+void tn_run_action(tn_run *r, const char *what, const char *text)
 {
     char **a = realloc(r->actions, (r->nactions + 1) * sizeof *a);
     if (a) {
@@ -519,7 +514,7 @@ static int task_gc(lua_State *L)
 static int l_spawn(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    tn_task *cur = task_current(L);
+    tn_task *cur = tn_task_current(L);
     task_new(L, cur->run, cur, lua_gettop(L) - 1);
     return 1;
 }
@@ -610,7 +605,7 @@ static void waiter_wake_all(tn_task *t)
             uv_timer_stop(&w->timer);
         /* The target's userdata must outlive the hand-off: the waiter's push
          * reads its results; the waiting task holds a reference to it. */
-        task_wake(w->task, wait_push, w);
+        tn_task_wake(w->task, wait_push, w);
         w = next;
     }
 }
@@ -620,7 +615,7 @@ static void wait_timeout_cb(uv_timer_t *h)
     waiter *w = h->data;
     waiter_unlink(w);
     w->timed_out = 1;
-    task_wake(w->task, wait_push, w);
+    tn_task_wake(w->task, wait_push, w);
 }
 
 static void wait_cancel(void *op)
@@ -643,7 +638,7 @@ static int l_wait(lua_State *L)
         push_outcome(L, t);
         return 1 + push_results_count(t);
     }
-    tn_task *cur = task_current(L);
+    tn_task *cur = tn_task_current(L);
     if (cur == t)
         return luaL_error(L, "a task cannot wait for itself");
     waiter *w = calloc(1, sizeof *w);
@@ -660,7 +655,7 @@ static int l_wait(lua_State *L)
         uv_timer_start(&w->timer, wait_timeout_cb, (uint64_t)(timeout * 1000 + 0.5), 0);
     }
     lua_settop(L, 1); /* keep the target alive while waiting */
-    return task_suspend(L, cur, wait_cancel, w);
+    return tn_task_suspend(L, cur, wait_cancel, w);
 }
 
 static int l_cancel(lua_State *L)
@@ -730,7 +725,7 @@ int luaopen_tn_task(lua_State *L)
 
 /* ---- runs -------------------------------------------------------------- */
 
-tn_run *run_start(tn_state *st, int nargs, const tn_run_opts *o)
+tn_run *tn_run_start(tn_state *st, int nargs, const tn_run_opts *o)
 {
     static unsigned long seq;
     tn_run *r = calloc(1, sizeof *r);
@@ -766,13 +761,13 @@ static void run_finish(tn_run *r)
         r->on_done(r, r->ud);
 }
 
-void run_cancel(tn_run *r)
+void tn_run_cancel(tn_run *r)
 {
     if (!r->done)
         task_cancel(r->root);
 }
 
-void run_free(tn_run *r)
+void tn_run_free(tn_run *r)
 {
     if (!r)
         return;

@@ -292,3 +292,82 @@ uint64_t tn_parse_size(const char *s)
             return (uint64_t)(v * units[i].mul);
     return 0;
 }
+
+uint64_t tn_opt_size(lua_State *L, int idx, const char *name, uint64_t def)
+{
+    if (!idx || !lua_istable(L, idx))
+        return def;
+    uint64_t v = 0;
+    switch (lua_getfield(L, idx, name)) {
+    case LUA_TNIL:
+        lua_pop(L, 1);
+        return def;
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, -1);
+        v = d >= 1 && d < 1.8e19 ? (uint64_t)d : 0;
+        break;
+    }
+    case LUA_TSTRING:
+        v = tn_parse_size(lua_tostring(L, -1));
+        break;
+    default:
+        break;
+    }
+    lua_pop(L, 1);
+    if (!v)
+        luaL_error(L, "option '%s' must be a size in bytes or a string such as \"64MiB\"", name);
+    return v;
+}
+
+uint64_t tn_secs_to_ms(double secs)
+{
+    if (!(secs > 0))
+        return 0;
+    double ms = ceil(secs * 1000.0);
+    if (ms >= 1.8e19)
+        return TN_MS_FOREVER;
+    return (uint64_t)ms;
+}
+
+int tn_read_limits(lua_State *L, int idx, double *cpu, uint64_t *mem, char *err, size_t errlen)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    if (!lua_istable(L, idx)) {
+        snprintf(err, errlen, "limits must be a table ({cpu = 30, memory = \"256MiB\"})");
+        return -1;
+    }
+    idx = lua_absindex(L, idx);
+    lua_pushliteral(L, "cpu");
+    int t = lua_rawget(L, idx);
+    if (t != LUA_TNIL) {
+        double v = t == LUA_TNUMBER   ? lua_tonumber(L, -1)
+                   : t == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -1))
+                                      : -1;
+        lua_pop(L, 1);
+        if (!(v > 0)) {
+            snprintf(err, errlen, "limits.cpu must be a positive number of seconds");
+            return -1;
+        }
+        *cpu = v;
+    } else {
+        lua_pop(L, 1);
+    }
+    lua_pushliteral(L, "memory");
+    t = lua_rawget(L, idx);
+    if (t != LUA_TNIL) {
+        double d = t == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+        uint64_t v = t == LUA_TNUMBER   ? (d >= 0 && d < 1.8e19 ? (uint64_t)d : 0)
+                     : t == LUA_TSTRING ? tn_parse_size(lua_tostring(L, -1))
+                                        : 0;
+        lua_pop(L, 1);
+        if (v < (1u << 20)) {
+            snprintf(err, errlen, "limits.memory must be a size of at least 1MiB (\"256MiB\")");
+            return -1;
+        }
+        *mem = v;
+    } else {
+        lua_pop(L, 1);
+    }
+    return 0;
+}

@@ -32,6 +32,21 @@ void tn_json_encode(lua_State *L, int idx);
 /* Decodes s; pushes the value and returns 0, or pushes an error message and returns -1. */
 int tn_json_decode(lua_State *L, const char *s, size_t n);
 
+/* A size option in bytes: a number or a string such as "256MiB"; def when
+ * absent; raises on anything else. */
+uint64_t tn_opt_size(lua_State *L, int idx, const char *name, uint64_t def);
+
+/* Seconds to milliseconds for libuv timers, the one rounding rule: up to the
+ * next millisecond (a timeout never fires early); 0 for <= 0 or NaN;
+ * TN_MS_FOREVER for math.huge and anything past ~584 million years. */
+#define TN_MS_FOREVER UINT64_MAX
+uint64_t tn_secs_to_ms(double secs);
+
+/* Limits (`limits = {cpu = 30, memory = "256MiB"}`) of a runbook or the
+ * config, the table at idx: fields present overwrite *cpu (seconds) and *mem
+ * (bytes). 0, or -1 with a message in err. Reads raw fields: no metamethods. */
+int tn_read_limits(lua_State *L, int idx, double *cpu, uint64_t *mem, char *err, size_t errlen);
+
 /* "90s", "15m", "2h", "1d", "250ms" or a plain number of seconds; <0 on error. */
 double tn_parse_duration(const char *s);
 /* "256MiB", "1GiB", "512k", or a plain number of bytes; 0 on error. */

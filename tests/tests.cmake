@@ -44,7 +44,7 @@ set_tests_properties(pg.stop PROPERTIES FIXTURES_CLEANUP pg ENVIRONMENT "${TOCSI
 # the C tree (both Debian packages: lua-check, clang-format).
 find_program(LUACHECK luacheck)
 if(LUACHECK)
-  add_test(NAME lint.luacheck COMMAND ${LUACHECK} --no-color -q src/prelude.lua scripts tests/lua bench examples
+  add_test(NAME lint.luacheck COMMAND ${LUACHECK} --no-color -q src scripts tests/lua bench examples
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 endif()
 find_program(CLANG_FORMAT clang-format)

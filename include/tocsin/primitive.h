@@ -3,16 +3,16 @@
  * (a Lua coroutine) and the event loop.
  *
  * A primitive (a lua_CFunction) checks its arguments, starts its operation,
- * then ends with `return task_suspend(L, t, cancel, op);`.  When the operation
- * completes — in a libuv/libcurl/libpq callback — it calls task_wake(t, push,
+ * then ends with `return tn_task_suspend(L, t, cancel, op);`.  When the operation
+ * completes — in a libuv/libcurl/libpq callback — it calls tn_task_wake(t, push,
  * op): that only queues the task.  The scheduler later calls push(L, op) in a
  * protected call on the state's main thread (an allocation failure there is an
  * error, not a panic), moves what it pushed onto the task's coroutine and
  * resumes it with those values: no Lua code runs inside a library callback.
  *
- * Ownership: between task_suspend and task_wake the operation belongs to the
+ * Ownership: between tn_task_suspend and tn_task_wake the operation belongs to the
  * primitive; if the task is cancelled first, cancel(op) is called exactly once
- * and task_wake must not be called after it.  After task_wake the scheduler
+ * and tn_task_wake must not be called after it.  After tn_task_wake the scheduler
  * owns the hand-off: it calls push(L, op) exactly once, with L == NULL when the
  * task was cancelled in the meantime (then push only frees op). */
 #ifndef TOCSIN_PRIMITIVE_H
@@ -35,20 +35,20 @@ uv_loop_t *tn_loop(void);
 /* The task running Lua code in L (possibly a coroutine nested in it).
  * Raises a Lua error when called outside a task, e.g. while a runbook file is
  * being loaded (loading must not perform I/O). */
-tn_task *task_current(lua_State *L);
+tn_task *tn_task_current(lua_State *L);
 
-/* Suspends the running task until task_wake; use as `return task_suspend(...)`. */
-int task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op);
+/* Suspends the running task until tn_task_wake; use as `return tn_task_suspend(...)`. */
+int tn_task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op);
 
 /* Queues a suspended task to be resumed with push(L, op)'s results. */
-void task_wake(tn_task *t, tn_push_fn push, void *op);
+void tn_task_wake(tn_task *t, tn_push_fn push, void *op);
 
-tn_run *task_run(tn_task *t);
+tn_run *tn_task_run(tn_task *t);
 
 /* Dry-run support: reads happen, writes don't. */
-int run_is_dry(const tn_run *r);
+int tn_run_is_dry(const tn_run *r);
 /* Records (and prints) an action a dry run would have taken. `what` is a
  * short kind ("http", "shell", "sql"), text a one-line description. */
-void run_action(tn_run *r, const char *what, const char *text);
+void tn_run_action(tn_run *r, const char *what, const char *text);
 
 #endif

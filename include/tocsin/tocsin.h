@@ -33,21 +33,21 @@ typedef struct tn_run_opts {
 
 /* Creates a state for the runbook file at path and compiles it (no I/O runs).
  * On failure returns NULL and writes a message ("file:line: ...") to err. */
-tn_state *engine_state_new(const char *path, const tn_settings *s, char *err, size_t errlen);
+tn_state *tn_state_new(const char *path, const tn_settings *s, char *err, size_t errlen);
 /* Executes the file's top level with primitives disabled, keeping the table it
  * returns.  0 when it returned a runbook table, 1 when it is an ad-hoc script
  * (returned no table), <0 on error with the message in err. */
-int engine_state_load(tn_state *st, char *err, size_t errlen);
-void engine_state_free(tn_state *st);
+int tn_state_load(tn_state *st, char *err, size_t errlen);
+void tn_state_free(tn_state *st);
 
 /* Starts a run: the function and nargs arguments on top of the state's main
  * thread become its root task (popped). The task starts at the next loop turn. */
-tn_run *run_start(tn_state *st, int nargs, const tn_run_opts *o);
+tn_run *tn_run_start(tn_state *st, int nargs, const tn_run_opts *o);
 /* Cancels every task of the run; on_done follows. */
-void run_cancel(tn_run *r);
-void run_free(tn_run *r);
+void tn_run_cancel(tn_run *r);
+void tn_run_free(tn_run *r);
 
 /* The command line, as `tocsin` runs it. */
-int cli_main(int argc, char **argv);
+int tn_cli_main(int argc, char **argv);
 
 #endif

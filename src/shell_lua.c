@@ -1,7 +1,7 @@
-/* shell.c — shell.run / shell.sh: child processes spawned with libuv, each the
+/* shell_lua.c — shell.run / shell.sh: child processes spawned with libuv, each the
  * leader of its own process group (so a timeout or a cancel reaches its
  * grandchildren too), with stdout/stderr captured in growing buffers. */
-#include "shell.h"
+#include "shell_lua.h"
 
 #include "task.h"
 #include "util.h"
@@ -61,7 +61,7 @@ typedef struct shell_proc {
     unsigned has_in : 1, out_open : 1, err_open : 1, in_open : 1;
     unsigned exited : 1, timed_out : 1, killed : 1, nomem : 1;
     unsigned canceled : 1, done : 1, pending_push : 1, listed : 1;
-    struct shell_proc *prev, *next; /* live list, for shell_shutdown */
+    struct shell_proc *prev, *next; /* live list, for shell_lua_shutdown */
 } shell_proc;
 
 static shell_proc *shell_live;
@@ -157,7 +157,7 @@ static void shell_close_in(shell_proc *p)
 static int shell_push(lua_State *L, void *op);
 
 /* Everything we wait for has happened: release the handles and queue the
- * task.  Runs inside libuv callbacks, so it only queues (task_wake). */
+ * task.  Runs inside libuv callbacks, so it only queues (tn_task_wake). */
 static void shell_complete(shell_proc *p)
 {
     p->done = 1;
@@ -175,7 +175,7 @@ static void shell_complete(shell_proc *p)
     shell_close_in(p); /* a pending stdin write ends with UV_ECANCELED */
     shell_live_remove(p);
     p->pending_push = 1;
-    task_wake(p->task, shell_push, p);
+    tn_task_wake(p->task, shell_push, p);
 }
 
 static void shell_maybe_complete(shell_proc *p)
@@ -373,7 +373,7 @@ out:
 
 /* Called once if the task is cancelled while the child runs: kill the group,
  * close what can be closed now; the exit callback closes the process handle
- * later and the last close callback frees.  No task_wake from here on. */
+ * later and the last close callback frees.  No tn_task_wake from here on. */
 static void shell_cancel(void *op)
 {
     shell_proc *p = op;
@@ -591,7 +591,7 @@ static void shell_ignore_sigpipe(void)
 /* Runs argv (NULL-terminated) with the options of the table at `opts`. */
 static int shell_start(lua_State *L, const char **argv, int opts, int scratch)
 {
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     shell_opts o;
     shell_proc *p;
     uv_process_options_t po;
@@ -605,8 +605,8 @@ static int shell_start(lua_State *L, const char **argv, int opts, int scratch)
     shell_push_cmdline(L, argv, o.cwd);
     label = lua_tolstring(L, -1, &label_len);
 
-    if (run_is_dry(task_run(t)) && !o.readonly) {
-        run_action(task_run(t), "shell", label);
+    if (tn_run_is_dry(tn_task_run(t)) && !o.readonly) {
+        tn_run_action(tn_task_run(t), "shell", label);
         lua_createtable(L, 0, 7);
         lua_pushinteger(L, 0);
         lua_setfield(L, -2, "code");
@@ -713,7 +713,7 @@ static int shell_start(lua_State *L, const char **argv, int opts, int scratch)
         uv_update_time(loop); /* Lua may have run long since the loop last looked */
         uv_timer_start(&p->timer, shell_on_timer, p->timeout_ms, 0);
     }
-    return task_suspend(L, t, shell_cancel, p);
+    return tn_task_suspend(L, t, shell_cancel, p);
 }
 
 /* shell.run{"prog", "arg", ..., opts} */
@@ -773,14 +773,14 @@ static int shell_sh(lua_State *L)
     return shell_start(L, argv, 2, scratch);
 }
 
-int luaopen_tn_shell(lua_State *L)
+int shell_lua_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"run", shell_run}, {"sh", shell_sh}, {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }
 
-void shell_shutdown(void)
+void shell_lua_shutdown(void)
 {
     for (shell_proc *p = shell_live; p; p = p->next)
         if (!p->exited || p->timed_out)

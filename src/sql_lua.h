@@ -1,4 +1,4 @@
-/* sql.h — the `sql` Lua module: PostgreSQL through libpq's asynchronous API
+/* sql_lua.h — the `sql` Lua module: PostgreSQL through libpq's asynchronous API
  * on the loop, one process-wide pool per DSN (sql_pool.h), typed results,
  * server-side cancel on timeout, READ ONLY transactions for dry runs.
  *
@@ -25,13 +25,13 @@
  * Dry run: each statement runs inside BEGIN READ ONLY ... ROLLBACK (in db:tx,
  * a savepoint of its READ ONLY transaction); a refused write (25006, 25001)
  * is recorded as an action and returns 0 / empty rows (dry_run = true) / nil. */
-#ifndef TOCSIN_SQL_H
-#define TOCSIN_SQL_H
+#ifndef TOCSIN_SQL_LUA_H
+#define TOCSIN_SQL_LUA_H
 
 #include <lua.h>
 
-int luaopen_tn_sql(lua_State *L);
+int sql_lua_open(lua_State *L);
 /* Closes every pooled connection (process exit). */
-void sql_shutdown(void);
+void sql_lua_shutdown(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* shell.h — the `shell` Lua module: shell.run{argv..., opts} and shell.sh(text,
+/* shell_lua.h — the `shell` Lua module: shell.run{argv..., opts} and shell.sh(text,
  * opts) spawn a child in its own process group, capture its output, feed its
  * stdin and enforce a timeout on the whole group.
  *
@@ -22,16 +22,16 @@
  * stdout="", stderr="", time=0, dry_run=true} unless readonly=true.
  * When the child exits but a background grandchild keeps stdout open, the
  * result comes after a 200 ms drain; that grandchild is left alone. */
-#ifndef TOCSIN_SHELL_H
-#define TOCSIN_SHELL_H
+#ifndef TOCSIN_SHELL_LUA_H
+#define TOCSIN_SHELL_LUA_H
 
 #include <lua.h>
 
 /* Pushes the module table. */
-int luaopen_tn_shell(lua_State *L);
+int shell_lua_open(lua_State *L);
 
 /* Kills (SIGKILL) the process group of every child still running; for exit
  * paths (SIGINT, fatal errors) where the loop will not run again. */
-void shell_shutdown(void);
+void shell_lua_shutdown(void);
 
 #endif

@@ -1,6 +1,6 @@
-/* timer.c — the `time` module: time.sleep (a uv timer per sleeping task),
+/* time_lua.c — the `time` module: time.sleep (a uv timer per sleeping task),
  * time.now (Unix seconds) and time.monotonic. */
-#include "timer.h"
+#include "time_lua.h"
 
 #include <lauxlib.h>
 #include <math.h>
@@ -30,7 +30,7 @@ static int sleep_push(lua_State *L, void *op)
 static void sleep_done(uv_timer_t *h)
 {
     sleeper *s = h->data;
-    task_wake(s->task, sleep_push, s);
+    tn_task_wake(s->task, sleep_push, s);
 }
 
 static void sleep_cancel(void *op)
@@ -45,7 +45,7 @@ static int l_sleep(lua_State *L)
     double secs = luaL_checknumber(L, 1);
     if (!(secs >= 0) || !isfinite(secs))
         return luaL_argerror(L, 1, "seconds must be a non-negative number");
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     sleeper *s = malloc(sizeof *s);
     if (!s)
         return luaL_error(L, "out of memory");
@@ -53,7 +53,7 @@ static int l_sleep(lua_State *L)
     uv_timer_init(tn_loop(), &s->timer);
     s->timer.data = s;
     uv_timer_start(&s->timer, sleep_done, (uint64_t)(secs * 1000 + 0.5), 0);
-    return task_suspend(L, t, sleep_cancel, s);
+    return tn_task_suspend(L, t, sleep_cancel, s);
 }
 
 static int l_now(lua_State *L)
@@ -70,7 +70,7 @@ static int l_monotonic(lua_State *L)
     return 1;
 }
 
-int luaopen_tn_time(lua_State *L)
+int time_lua_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"sleep", l_sleep}, {"now", l_now}, {"monotonic", l_monotonic}, {NULL, NULL}};

@@ -1,7 +1,7 @@
-/* confirm.c — operator approvals on the terminal: one question at a time,
+/* confirm_lua.c — operator approvals on the terminal: one question at a time,
  * read from stdin without blocking the loop; --yes answers every question;
  * with no terminal (or on timeout) the default answer is taken. */
-#include "confirm.h"
+#include "confirm_lua.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -98,7 +98,7 @@ static void answer(prompt *p, int yes)
     p->answer = yes;
     if (p->timed)
         uv_timer_stop(&p->timer);
-    task_wake(p->task, prompt_push, p);
+    tn_task_wake(p->task, prompt_push, p);
     stop_reading_if_idle();
 }
 
@@ -157,13 +157,13 @@ static void confirm_cancel(void *op)
     stop_reading_if_idle();
 }
 
-int tn_lua_confirm(lua_State *L)
+int confirm_lua_confirm(lua_State *L)
 {
     const char *q = luaL_checkstring(L, 1);
     int def = tn_opt_bool(L, 2, "default", 0);
     double timeout = lua_istable(L, 2) ? tn_opt_duration(L, 2, "timeout", -1) : -1;
-    tn_task *t = task_current(L);
-    tn_run *r = task_run(t);
+    tn_task *t = tn_task_current(L);
+    tn_run *r = tn_task_run(t);
     if (r->assume_yes) {
         out_log(r, "info", q, "answer", "yes (--yes)");
         lua_pushboolean(L, 1);
@@ -204,10 +204,10 @@ int tn_lua_confirm(lua_State *L)
         uv_read_start((uv_stream_t *)&tty, alloc_cb, read_cb);
         reading = 1;
     }
-    return task_suspend(L, t, confirm_cancel, p);
+    return tn_task_suspend(L, t, confirm_cancel, p);
 }
 
-void confirm_shutdown(void)
+void confirm_lua_shutdown(void)
 {
     if (tty_ready) {
         if (reading)

@@ -1,7 +1,7 @@
-/* sql.c — the `sql` Lua module (see sql.h): arguments to text parameters,
+/* sql_lua.c — the `sql` Lua module (see sql_lua.h): arguments to text parameters,
  * results to typed Lua values, errors, dry runs, transactions.  Connections,
  * pooling, timeouts and cancel live in sql_pool.c. */
-#include "sql.h"
+#include "sql_lua.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -302,7 +302,7 @@ static void record_dry_action(lua_op *o)
     buf[j] = '\0';
     if (strlen(o->op.sql) > j && j >= SQL_ACTION_MAX)
         strcpy(buf + j, "...");
-    run_action(task_run(o->task), "sql", buf);
+    tn_run_action(tn_task_run(o->task), "sql", buf);
 }
 
 /* A write the dry run skipped: success-shaped, listed as an action. */
@@ -417,7 +417,7 @@ static int op_push(lua_State *L, void *p)
 static void op_done(sql_op *op)
 {
     lua_op *o = (lua_op *)op;
-    task_wake(o->task, op_push, o);
+    tn_task_wake(o->task, op_push, o);
 }
 
 static void op_cancel(void *p)
@@ -458,10 +458,10 @@ static int run_stmt(lua_State *L, sql_pool *pool, sql_conn *held, double timeout
 {
     size_t len;
     const char *sql = luaL_checklstring(L, sqlidx, &len);
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     lua_op *o = op_build(L, sql, len, sqlidx + 1, lua_gettop(L));
     op_init(o, t, kind, pool, held, timeout);
-    if (run_is_dry(task_run(t))) {
+    if (tn_run_is_dry(tn_task_run(t))) {
         /* Every statement of a dry run runs in a READ ONLY transaction (inside
          * db:tx, a savepoint of the tx's READ ONLY one), so a write fails with
          * 25006 and changes nothing.  PQsendQueryParams takes exactly one
@@ -482,7 +482,7 @@ static int run_stmt(lua_State *L, sql_pool *pool, sql_conn *held, double timeout
         }
     }
     sql_op_start(&o->op);
-    return task_suspend(L, t, op_cancel, o);
+    return tn_task_suspend(L, t, op_cancel, o);
 }
 
 /* ---- secrets and options ------------------------------------------------ */
@@ -605,11 +605,11 @@ static int db_one(lua_State *L)
 static int db_acquire(lua_State *L)
 {
     sql_db *db = luaL_checkudata(L, 1, DB_MT);
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     lua_op *o = op_plain(L, t, K_ACQUIRE, db->pool, NULL, db->timeout);
     o->op.acquire = 1;
     sql_op_start(&o->op);
-    return task_suspend(L, t, op_cancel, o);
+    return tn_task_suspend(L, t, op_cancel, o);
 }
 
 static int db_stats(lua_State *L)
@@ -681,12 +681,12 @@ static int tx_ctl(lua_State *L)
     static const char *const what[] = {"begin", "commit", "rollback", NULL};
     sql_tx *tx = tx_check(L);
     int w = luaL_checkoption(L, 2, NULL, what);
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     lua_op *o = op_plain(L, t, K_CTL, tx->pool, tx->conn, tx->timeout);
     static const char *const stmt[] = {"BEGIN", "COMMIT", "ROLLBACK"};
-    o->op.sql = w == 0 && run_is_dry(task_run(t)) ? "BEGIN READ ONLY" : stmt[w];
+    o->op.sql = w == 0 && tn_run_is_dry(tn_task_run(t)) ? "BEGIN READ ONLY" : stmt[w];
     sql_op_start(&o->op);
-    return task_suspend(L, t, op_cancel, o);
+    return tn_task_suspend(L, t, op_cancel, o);
 }
 
 /* tx:_release(), also __close and __gc: the connection goes back to the
@@ -739,7 +739,7 @@ static void push_tx_fn(lua_State *L)
     lua_call(L, 4, 1);
 }
 
-int luaopen_tn_sql(lua_State *L)
+int sql_lua_open(lua_State *L)
 {
     static const luaL_Reg db_methods[] = {
         {"query", db_query},      {"exec", db_exec},   {"one", db_one},
@@ -776,7 +776,7 @@ int luaopen_tn_sql(lua_State *L)
     return 1;
 }
 
-void sql_shutdown(void)
+void sql_lua_shutdown(void)
 {
     sql_pool_shutdown();
 }

@@ -1,8 +1,8 @@
-/* http.c — the HTTP client primitive: http.request/get/head/post/put/patch/
+/* http_lua.c — the HTTP client primitive: http.request/get/head/post/put/patch/
  * delete.  Requests run on the process-wide multi handle (http_multi.c), so
  * connections are kept alive across calls, tasks and runbooks; easy handles
  * and their buffers are pooled. */
-#include "http.h"
+#include "http_lua.h"
 
 #include "http_multi.h"
 #include "task.h"
@@ -56,9 +56,9 @@ static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
 static http_buf http_url; /* scratch: the URL being built */
-static int http_down;     /* http_shutdown ran: pool nothing */
+static int http_down;     /* http_lua_shutdown ran: pool nothing */
 /* A push that raised (out of memory) leaves its request here; the next push
- * or http_shutdown releases it. */
+ * or http_lua_shutdown releases it. */
 static http_req *http_orphan;
 
 static const char http_res_mt_key = 'r';
@@ -182,7 +182,7 @@ static void req_done(http_job *job, CURLcode rc)
     http_req *r = (http_req *)job;
     r->result = rc;
     inflight_unlink(r);
-    task_wake(r->task, push_response, r);
+    tn_task_wake(r->task, push_response, r);
 }
 
 /* The task was canceled while its request was in flight (never called from
@@ -196,7 +196,7 @@ static void http_cancel(void *op)
     req_release(r);
 }
 
-void http_shutdown(void)
+void http_lua_shutdown(void)
 {
     http_down = 1;
     if (http_orphan) {
@@ -604,7 +604,7 @@ static int push_dry_run(lua_State *L, tn_task *t, const char *method, const char
     memcpy(text, method, ml);
     text[ml] = ' ';
     memcpy(text + ml + 1, url, ul + 1);
-    run_action(task_run(t), "http", text);
+    tn_run_action(tn_task_run(t), "http", text);
     free(text);
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, 200);
@@ -631,7 +631,7 @@ static int push_dry_run(lua_State *L, tn_task *t, const char *method, const char
  * none).  A string body is sent as is; a table (or json.null) as JSON. */
 static int http_start(lua_State *L, const char *method, int url_idx, int body_idx, int opts_idx)
 {
-    tn_task *t = task_current(L);
+    tn_task *t = tn_task_current(L);
     size_t urln;
     const char *url = luaL_checklstring(L, url_idx, &urln);
     int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
@@ -712,7 +712,7 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         return luaL_error(L, "out of memory");
 
     /* Dry run: reads happen, writes don't. */
-    if (!is_get && !is_head && run_is_dry(task_run(t)))
+    if (!is_get && !is_head && tn_run_is_dry(tn_task_run(t)))
         return push_dry_run(L, t, method, http_url.p);
 
     if (http_orphan) {
@@ -792,7 +792,7 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     if (http_inflight)
         http_inflight->prev = r;
     http_inflight = r;
-    return task_suspend(L, t, http_cancel, r);
+    return tn_task_suspend(L, t, http_cancel, r);
 nomem:
     return luaL_error(L, "out of memory"); /* r is http_orphan */
 }
@@ -885,7 +885,7 @@ static int l_patch(lua_State *L)
     return with_body(L, "PATCH");
 }
 
-int luaopen_tn_http(lua_State *L)
+int http_lua_open(lua_State *L)
 {
     /* The metatable every response shares: res:json(). */
     lua_createtable(L, 0, 2);

@@ -1,0 +1,39 @@
+/* buf.h — one growable byte buffer with a size limit (as curl's dynbuf):
+ * every line the engine builds goes through it.  An allocation failure or an
+ * append past the limit marks the buffer failed; later appends are ignored and
+ * the owner reports the failure instead of writing a partial line. */
+#ifndef TOCSIN_BUF_H
+#define TOCSIN_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct buf {
+    char *p;    /* NUL-terminated when n > 0 or after buf_add of nothing */
+    size_t n;   /* bytes used */
+    size_t cap; /* bytes allocated */
+    size_t max; /* limit on n; 0: BUF_DEFAULT_MAX */
+    int failed; /* out of memory or over max: contents are incomplete */
+} buf;
+
+#define BUF_DEFAULT_MAX ((size_t)1 << 30)
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0                                                                           \
+    }
+
+void buf_init(buf *b, size_t max);
+/* 0, or -1 when the buffer is (now) failed. */
+int buf_add(buf *b, const void *s, size_t n);
+int buf_addstr(buf *b, const char *s);
+int buf_addc(buf *b, char c);
+int buf_fmt(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vfmt(buf *b, const char *fmt, va_list ap);
+/* The contents (never NULL: "" when empty). */
+const char *buf_str(const buf *b);
+/* Hands the malloc'd contents to the caller (NULL when failed) and resets b. */
+char *buf_take(buf *b, size_t *n);
+void buf_reset(buf *b);
+void buf_free(buf *b);
+
+#endif

@@ -1,0 +1,65 @@
+/* list.h — one intrusive doubly linked list (circular, with a head node), as
+ * libuv's queue.h: O(1) insert and remove, no allocation.  Embed a `list` in
+ * the element and get back to it with LIST_ENTRY. */
+#ifndef TOCSIN_LIST_H
+#define TOCSIN_LIST_H
+
+#include <stddef.h>
+
+typedef struct list {
+    struct list *next, *prev;
+} list;
+
+#define LIST_ENTRY(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
+/* for (list *q = LIST_FIRST(h); q != h; q = q->next): removal of q is not
+ * safe inside; LIST_FOREACH_SAFE keeps the next node first. */
+#define LIST_FOREACH(q, h) for ((q) = (h)->next; (q) != (h); (q) = (q)->next)
+#define LIST_FOREACH_SAFE(q, n, h)                                                                 \
+    for ((q) = (h)->next, (n) = (q)->next; (q) != (h); (q) = (n), (n) = (q)->next)
+
+static inline void list_init(list *h)
+{
+    h->next = h->prev = h;
+}
+
+static inline int list_empty(const list *h)
+{
+    return h->next == h;
+}
+
+/* A node not in any list (initialised and removed nodes point at themselves). */
+static inline int list_linked(const list *n)
+{
+    return n->next != n;
+}
+
+static inline void list_push_back(list *h, list *n)
+{
+    n->prev = h->prev;
+    n->next = h;
+    h->prev->next = n;
+    h->prev = n;
+}
+
+static inline void list_push_front(list *h, list *n)
+{
+    n->next = h->next;
+    n->prev = h;
+    h->next->prev = n;
+    h->next = n;
+}
+
+static inline void list_remove(list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n->prev = n;
+}
+
+/* The first node, or NULL when empty. */
+static inline list *list_first(const list *h)
+{
+    return h->next == h ? NULL : h->next;
+}
+
+#endif
