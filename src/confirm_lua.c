@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "output.h"
 #include "redact.h"
 #include "run.h"
 #include "util.h"
@@ -165,12 +164,12 @@ int confirm_lua_confirm(lua_State *L)
     tn_task *t = tn_task_current(L);
     tn_run *r = tn_task_run(t);
     if (r->assume_yes) {
-        out_log(r, "info", q, "answer", "yes (--yes)");
+        tn_run_log(r, "info", q, "answer", "yes (--yes)");
         lua_pushboolean(L, 1);
         return 1;
     }
     if (!isatty(0)) {
-        out_log(r, "warn", q, "answer",
+        tn_run_log(r, "warn", q, "answer",
                 def ? "yes (default: no terminal)"
                     : "no (default: no terminal; pass --yes to approve)");
         lua_pushboolean(L, def);

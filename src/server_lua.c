@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "output.h"
 #include "redact.h"
 #include "run.h"
 #include "task.h"
@@ -430,7 +429,7 @@ static int l_fail(lua_State *L)
              rq->path);
     tn_state *st = engine_state_of(L);
     if (st->current)
-        out_log(tn_task_run(st->current), "error", what, "error", text);
+        tn_run_log(tn_task_run(st->current), "error", what, "error", text);
     /* The client gets the message's first line, redacted. */
     size_t n = strcspn(text, "\n");
     char *first = redact_dup(text, n, NULL);

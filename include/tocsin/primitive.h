@@ -51,4 +51,18 @@ int tn_run_is_dry(const tn_run *r);
  * short kind ("http", "shell", "sql"), text a one-line description. */
 void tn_run_action(tn_run *r, const char *what, const char *text);
 
+/* Reports a log line in run r (level "debug", "info", "warn" or "error"),
+ * with one optional field key=value; r NULL: outside any run (stderr).
+ * Secrets are redacted by the engine before any consumer sees the text. */
+void tn_run_log(tn_run *r, const char *level, const char *msg, const char *key, const char *value);
+
+/* Reports that a primitive call finished: kind ("http", "sql", "shell"),
+ * target (a URL, "host/db", the program), its duration in seconds, and its
+ * outcome: "ok", or the err.kind it returned ("timeout", "connect"...). */
+void tn_run_call(tn_run *r, const char *kind, const char *target, double secs, const char *outcome);
+
+/* An operator question (confirm) is being asked on the terminal (begin = 1)
+ * or was answered (begin = 0): live renderers stop drawing over it. */
+void tn_run_prompt(tn_run *r, int begin);
+
 #endif
