@@ -118,3 +118,100 @@ void buf_free(buf *b)
     size_t max = b->max;
     buf_init(b, max);
 }
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int buf_add_json(buf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    buf_addc(b, '"');
+    size_t start = 0, i = 0;
+    while (i < n) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7f) {
+            i++;
+            continue;
+        }
+        size_t len = c >= 0x80 ? utf8_len(u + i, n - i) : 0;
+        if (len) {
+            i += len;
+            continue;
+        }
+        buf_add(b, s + start, i - start);
+        switch (c) {
+        case '"':
+            buf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            buf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            buf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            buf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            buf_add(b, "\\t", 2);
+            break;
+        default:
+            if (c < 0x80)
+                buf_fmt(b, "\\u%04x", c);
+            else
+                buf_add(b, "\\ufffd", 6);
+            break;
+        }
+        i++;
+        start = i;
+    }
+    buf_add(b, s + start, n - start);
+    return buf_addc(b, '"');
+}
+
+int buf_add_safe(buf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        /* C0 controls but \n and \t, DEL, and the C1 controls' UTF-8 form
+         * (0xc2 0x80-0x9f), which terminals also obey. */
+        int c1 = c == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f;
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f || c1) {
+            buf_add(b, s + start, i - start);
+            if (c1)
+                buf_fmt(b, "\\x%02x", u[++i]);
+            else
+                buf_fmt(b, "\\x%02x", c);
+            start = i + 1;
+        }
+    }
+    return buf_add(b, s + start, n - start);
+}

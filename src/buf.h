@@ -29,6 +29,14 @@ int buf_addstr(buf *b, const char *s);
 int buf_addc(buf *b, char c);
 int buf_fmt(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vfmt(buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal (quotes included): control characters
+ * escaped, invalid UTF-8 replaced by U+FFFD, so the result is always valid
+ * JSON whatever bytes s holds. */
+int buf_add_json(buf *b, const char *s, size_t n);
+/* Appends s for a terminal: control characters (ESC and the C0/C1 sets but
+ * newline and tab) shown as \xNN, so remote data cannot move the cursor,
+ * recolour or retitle the operator's terminal. */
+int buf_add_safe(buf *b, const char *s, size_t n);
 /* The contents (never NULL: "" when empty). */
 const char *buf_str(const buf *b);
 /* Hands the malloc'd contents to the caller (NULL when failed) and resets b. */

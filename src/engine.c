@@ -9,17 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "confirm_lua.h"
 #include "embedded.h"
-#include "http_lua.h"
+#include "log_lua.h"
 #include "lpattern.h"
-#include "output.h"
+#include "modules.h"
 #include "redact.h"
 #include "run.h"
-#include "server.h"
-#include "shell_lua.h"
-#include "sql_lua.h"
-#include "time_lua.h"
 #include "util.h"
 
 int tn_util_errmt(lua_State *L);
@@ -138,7 +133,8 @@ static int l_secret(lua_State *L)
         v = st->settings->secret_lookup(name, &n);
     if (!v)
         return 0;
-    redact_add(v, n);
+    if (redact_add(v, n) < 0)
+        return luaL_error(L, "secret('%s'): out of memory registering it for redaction", name);
     lua_pushlstring(L, v, n);
     return 1;
 }
@@ -332,15 +328,6 @@ static void copy_all_but(lua_State *L, const char *lib, const char *except)
     lua_pop(L, 1);
 }
 
-static void set_module(lua_State *L, const char *name, lua_CFunction open)
-{
-    if (!open)
-        return;
-    lua_pushcfunction(L, open);
-    lua_call(L, 0, 1);
-    lua_setfield(L, -2, name);
-}
-
 /* Builds the sandbox environment (left on top of the stack). */
 void engine_register_globals(lua_State *L, int unused)
 {
@@ -364,15 +351,10 @@ void engine_register_globals(lua_State *L, int unused)
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
 
-    static const luaL_Reg fns[] = {{"print", tn_lua_print},
-                                   {"load", l_load},
-                                   {"require", l_require},
-                                   {"collectgarbage", l_collectgarbage},
-                                   {"env", l_env},
-                                   {"secret", l_secret},
-                                   {"confirm", confirm_lua_confirm},
-                                   {"setmetatable", l_setmetatable},
-                                   {NULL, NULL}};
+    static const luaL_Reg fns[] = {
+        {"load", l_load}, {"require", l_require}, {"collectgarbage", l_collectgarbage},
+        {"env", l_env},   {"secret", l_secret},   {"setmetatable", l_setmetatable},
+        {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 
     /* json: lua-cjson's encode/decode/null. */
@@ -387,16 +369,7 @@ void engine_register_globals(lua_State *L, int unused)
     lua_setfield(L, -3, "json");
     lua_pop(L, 1);
 
-    set_module(L, "log", luaopen_tn_log);
-    set_module(L, "time", time_lua_open);
-    set_module(L, "task", luaopen_tn_task);
-    set_module(L, "http", http_lua_open);
-    lua_getfield(L, -1, "http"); /* http.serve lives in server_lua.c */
-    lua_pushcfunction(L, server_lua_serve);
-    lua_setfield(L, -2, "serve");
-    lua_pop(L, 1);
-    set_module(L, "shell", shell_lua_open);
-    set_module(L, "sql", sql_lua_open);
+    modules_open_all(L);
 }
 
 /* Runs the prelude with the environment at the top of the stack. */
@@ -415,9 +388,9 @@ static int run_prelude(lua_State *L)
     lua_setfield(L, -2, "err");
     lua_pushcfunction(L, l_set_limits);
     lua_setfield(L, -2, "set_limits");
-    lua_pushcfunction(L, tn_lua_step_begin);
+    lua_pushcfunction(L, log_lua_step_begin);
     lua_setfield(L, -2, "step_begin");
-    lua_pushcfunction(L, tn_lua_step_end);
+    lua_pushcfunction(L, log_lua_step_end);
     lua_setfield(L, -2, "step_end");
     luaL_getmetatable(L, "tocsin.task");
     lua_getfield(L, -1, "__index");
@@ -544,21 +517,35 @@ int tn_state_load(tn_state *st, char *err, size_t errlen)
     lua_State *L = st->L;
     int top = lua_gettop(L);
     st->load_deadline = uv_hrtime() + (uint64_t)(st->cpu_limit * 1e9);
+    st->loading = 1;
+    st->io_at_load = 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->chunk_ref);
     int rc = lua_pcall(L, 0, 1, 0);
+    st->loading = 0;
     st->load_deadline = 0;
     lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    if (st->io_at_load && rc == LUA_OK && lua_istable(L, -1)) {
+        /* It returned a runbook table after swallowing the error of a
+         * primitive called at its top level: a runbook must not do that. */
+        snprintf(err, errlen,
+                 "%s: calls an I/O primitive at its top level (loading must not perform "
+                 "I/O; call it from run(ctx))",
+                 st->path);
+        lua_settop(L, top);
+        return -1;
+    }
     if (rc != LUA_OK) {
-        const char *m = safe_tostring(L);
-        int adhoc = m && strstr(m, "cannot run while a runbook file is loaded") != NULL;
-        if (adhoc) {
+        if (st->io_at_load) {
+            /* An ad-hoc script: its top level is the task. */
             lua_settop(L, top);
+            st->mem_exceeded = 0;
             return 1;
         }
+        const char *m = safe_tostring(L);
         snprintf(err, errlen, "%s", m ? m : "error while loading");
         lua_settop(L, top);
         st->mem_exceeded = 0;
-        return -1;
+        return TN_LOAD_RAISED;
     }
     if (!lua_istable(L, -1)) {
         lua_settop(L, top);
@@ -590,6 +577,11 @@ int tn_state_load(tn_state *st, char *err, size_t errlen)
     st->runbook_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, top);
     return 0;
+}
+
+const char *tn_state_name(const tn_state *st)
+{
+    return st->name;
 }
 
 const char *engine_runbook_string(tn_state *st, const char *field)

@@ -27,6 +27,9 @@ struct tn_state {
     char *path;
     char *name;
     int nruns;
+    int loading;    /* tn_state_load is running the file's top level */
+    int io_at_load; /* ... and it called a primitive (an ad-hoc script) */
+    int quiet_load; /* prints at load time are dropped (the run prints them) */
     const tn_settings *settings;
 };
 

@@ -1,39 +1,39 @@
 /* list.h — one intrusive doubly linked list (circular, with a head node), as
- * libuv's queue.h: O(1) insert and remove, no allocation.  Embed a `list` in
+ * libuv's queue.h: O(1) insert and remove, no allocation.  Embed a `list_node` in
  * the element and get back to it with LIST_ENTRY. */
 #ifndef TOCSIN_LIST_H
 #define TOCSIN_LIST_H
 
 #include <stddef.h>
 
-typedef struct list {
-    struct list *next, *prev;
-} list;
+typedef struct list_node {
+    struct list_node *next, *prev;
+} list_node;
 
 #define LIST_ENTRY(ptr, type, field) ((type *)((char *)(ptr)-offsetof(type, field)))
-/* for (list *q = LIST_FIRST(h); q != h; q = q->next): removal of q is not
+/* for (list_node *q = LIST_FIRST(h); q != h; q = q->next): removal of q is not
  * safe inside; LIST_FOREACH_SAFE keeps the next node first. */
 #define LIST_FOREACH(q, h) for ((q) = (h)->next; (q) != (h); (q) = (q)->next)
 #define LIST_FOREACH_SAFE(q, n, h)                                                                 \
     for ((q) = (h)->next, (n) = (q)->next; (q) != (h); (q) = (n), (n) = (q)->next)
 
-static inline void list_init(list *h)
+static inline void list_init(list_node *h)
 {
     h->next = h->prev = h;
 }
 
-static inline int list_empty(const list *h)
+static inline int list_empty(const list_node *h)
 {
     return h->next == h;
 }
 
 /* A node not in any list (initialised and removed nodes point at themselves). */
-static inline int list_linked(const list *n)
+static inline int list_linked(const list_node *n)
 {
     return n->next != n;
 }
 
-static inline void list_push_back(list *h, list *n)
+static inline void list_push_back(list_node *h, list_node *n)
 {
     n->prev = h->prev;
     n->next = h;
@@ -41,7 +41,7 @@ static inline void list_push_back(list *h, list *n)
     h->prev = n;
 }
 
-static inline void list_push_front(list *h, list *n)
+static inline void list_push_front(list_node *h, list_node *n)
 {
     n->next = h->next;
     n->prev = h;
@@ -49,7 +49,7 @@ static inline void list_push_front(list *h, list *n)
     h->next = n;
 }
 
-static inline void list_remove(list *n)
+static inline void list_remove(list_node *n)
 {
     n->prev->next = n->next;
     n->next->prev = n->prev;
@@ -57,7 +57,7 @@ static inline void list_remove(list *n)
 }
 
 /* The first node, or NULL when empty. */
-static inline list *list_first(const list *h)
+static inline list_node *list_first(const list_node *h)
 {
     return h->next == h ? NULL : h->next;
 }

@@ -117,7 +117,11 @@ function task.retry(opts, fn, ...)
     return task.retry({}, opts, fn, ...)
   end
   if type(fn) ~= "function" then error("task.retry: expected a function", 2) end
+  if type(opts) ~= "table" then error("task.retry: expected an options table", 2) end
   local attempts = opts.attempts or 3
+  if math.type(attempts) ~= "integer" or attempts < 1 then
+    error("task.retry: attempts must be an integer >= 1 (got " .. tostring(opts.attempts) .. ")", 2)
+  end
   local delay = opts.delay or 1
   local backoff = opts.backoff or 2
   local max_delay = opts.max_delay or 60
@@ -158,30 +162,74 @@ function env.step(title, fn, ...)
   return finish(pcall(fn, ...))
 end
 
--- The context a run receives: runbook defaults < config params < --set.
-function C.make_ctx(rb, params, sets, run_id, dry_run)
-  local p = {}
-  if type(rb) == "table" and type(rb.params) == "table" then
-    for k, v in pairs(rb.params) do p[k] = v end
+-- ctx.params: the runbook's declared params < the config's params < --set.
+-- A --set value is text: it takes the type of the value it overrides, and
+-- must fit it; a runbook (not an ad-hoc script) refuses undeclared keys.
+local truth = { ["true"] = true, yes = true, on = true, ["1"] = true,
+                ["false"] = false, no = false, off = false, ["0"] = false }
+
+local function convert(k, old, v)
+  local t = type(old)
+  if t == "nil" or t == "string" then return v end
+  if t == "number" then
+    local n = tonumber(v)
+    if n == nil then
+      error(("--set %s=%s: %s is a number (default %s)"):format(k, v, k, tostring(old)), 0)
+    end
+    if math.type(old) == "integer" then
+      local i = math.tointeger(n)
+      if i == nil then
+        error(("--set %s=%s: %s is an integer (default %d)"):format(k, v, k, old), 0)
+      end
+      return i
+    end
+    return n + 0.0
   end
-  for k, v in pairs(params or {}) do p[k] = v end
-  for k, v in pairs(sets or {}) do
-    local d = p[k]
-    if type(d) == "number" and tonumber(v) then v = tonumber(v)
-    elseif type(d) == "boolean" and (v == "true" or v == "false") then v = (v == "true") end
-    p[k] = v
+  if t == "boolean" then
+    local b = truth[v:lower()]
+    if b == nil then
+      error(("--set %s=%s: %s is a boolean: true or false (yes/no, on/off, 1/0)"):format(k, v, k), 0)
+    end
+    return b
   end
-  return { params = p, dry_run = dry_run, run_id = run_id }
+  error(("--set %s: %s is a %s, which --set cannot give; set it in the config"):format(k, k, t), 0)
 end
 
--- The root task of `tocsin run`: the file's top level runs as the task (an
--- ad-hoc script receives ctx as `...`); a returned runbook table's run(ctx)
--- follows.
-function C.main(chunk, params, sets, run_id, dry_run)
-  local rb = chunk(C.make_ctx(nil, params, sets, run_id, dry_run))
-  if type(rb) == "table" and type(rb.run) == "function" then
-    C.set_limits(rb.limits)
-    return rb.run(C.make_ctx(rb, params, sets, run_id, dry_run))
+local function make_params(rb, params, sets)
+  local declared = type(rb) == "table" and type(rb.params) == "table" and rb.params or nil
+  local p = {}
+  if declared then for k, v in pairs(declared) do p[k] = v end end
+  for k, v in pairs(params or {}) do p[k] = v end
+  local keys = {}
+  for k in pairs(sets) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    if type(rb) == "table" and p[k] == nil then
+      local names = {}
+      for n in pairs(p) do names[#names + 1] = tostring(n) end
+      table.sort(names)
+      error(("--set %s: unknown param (this runbook's params: %s)"):format(
+        k, #names > 0 and table.concat(names, ", ") or "none"), 0)
+    end
+    p[k] = convert(k, p[k], sets[k])
   end
-  return rb
+  return p
+end
+
+local function make_ctx(rb, params, sets, run_id, dry_run, trigger, alert)
+  return { params = make_params(rb, params, sets), dry_run = dry_run, run_id = run_id,
+           trigger = trigger, alert = alert }
+end
+
+-- A loaded runbook's run: run(ctx) is the root task.
+function C.prepare(rb, ...)
+  local ctx = make_ctx(rb, ...)
+  local run = rb.run
+  return function() return run(ctx) end
+end
+
+-- An ad-hoc script: its top level is the root task, ctx its `...`.
+function C.prepare_script(chunk, ...)
+  local ctx = make_ctx(nil, ...)
+  return function() return chunk(ctx) end
 end

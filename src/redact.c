@@ -15,16 +15,17 @@ struct secret {
 static struct secret *secrets;
 static size_t nsecrets, capsecrets;
 
-static void add_one(const char *s, size_t n);
+static int add_one(const char *s, size_t n);
 
 /* A secret may be written encoded: as a JSON string (lua-cjson's spelling:
  * short escapes, '/' and DEL escaped too; or the plain one) or
  * percent-encoded in a URL.  Those spellings are secrets too. */
-static void add_variants(const char *s, size_t n)
+static int add_variants(const char *s, size_t n)
 {
+    int rc = 0;
     char *v = malloc(6 * n + 1);
     if (!v)
-        return;
+        return -1;
     for (int cjson = 0; cjson < 2; cjson++) {
         size_t o = 0;
         for (size_t i = 0; i < n; i++) {
@@ -52,8 +53,8 @@ static void add_variants(const char *s, size_t n)
                 v[o++] = (char)c;
             }
         }
-        if (o != n || memcmp(v, s, n))
-            add_one(v, o);
+        if ((o != n || memcmp(v, s, n)) && add_one(v, o) < 0)
+            rc = -1;
     }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -64,35 +65,37 @@ static void add_variants(const char *s, size_t n)
         else
             o += (size_t)snprintf(v + o, 4, "%%%02X", c);
     }
-    if (o != n || memcmp(v, s, n))
-        add_one(v, o);
+    if ((o != n || memcmp(v, s, n)) && add_one(v, o) < 0)
+        rc = -1;
     free(v);
+    return rc;
 }
 
-void redact_add(const char *s, size_t n)
+int redact_add(const char *s, size_t n)
 {
-    if (!s || n < 3)
-        return;
-    add_one(s, n);
-    add_variants(s, n);
+    if (!s || n < REDACT_MIN_LEN)
+        return 0;
+    if (add_one(s, n) < 0 || add_variants(s, n) < 0)
+        return -1;
+    return 0;
 }
 
-static void add_one(const char *s, size_t n)
+static int add_one(const char *s, size_t n)
 {
     for (size_t i = 0; i < nsecrets; i++)
         if (secrets[i].n == n && !memcmp(secrets[i].s, s, n))
-            return;
+            return 0;
     if (nsecrets == capsecrets) {
         size_t cap = capsecrets ? capsecrets * 2 : 8;
         struct secret *p = realloc(secrets, cap * sizeof *p);
         if (!p)
-            return;
+            return -1;
         secrets = p;
         capsecrets = cap;
     }
     char *copy = malloc(n);
     if (!copy)
-        return;
+        return -1;
     memcpy(copy, s, n);
     /* Longest first, so a secret containing another is replaced whole. */
     size_t i = nsecrets++;
@@ -102,6 +105,7 @@ static void add_one(const char *s, size_t n)
     }
     secrets[i].s = copy;
     secrets[i].n = n;
+    return 0;
 }
 
 int redact_needed(const char *s, size_t n)

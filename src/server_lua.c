@@ -527,7 +527,7 @@ static void push_start(lua_State *L)
     lua_pop(L, 1);
     if (luaL_loadbufferx(L, helper_lua, sizeof helper_lua - 1, "=http.serve", "t") != LUA_OK)
         lua_error(L);
-    luaopen_tn_task(L);
+    task_lua_open(L);
     lua_getfield(L, -1, "spawn");
     lua_remove(L, -2);
     lua_pushcfunction(L, l_next);

@@ -3,13 +3,14 @@
  * budget), and the `task` module (spawn, wait, cancel). */
 #include "task.h"
 
+#include <assert.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
-#include "output.h"
+#include "list.h"
 #include "run.h"
 #include "util.h"
 
@@ -26,8 +27,10 @@ struct tn_task {
     int self_ref; /* anchors the userdata while the task is alive */
     tn_run *run;
     tn_task *parent;
-    tn_task *run_prev, *run_next;
-    tn_task *q_prev, *q_next;
+    list_node run_node; /* in run->tasks while alive */
+    list_node children; /* live tasks it spawned (and those of its ended children) */
+    list_node sibling;  /* in parent->children */
+    list_node ready;    /* in the ready queue while T_QUEUED */
     int status;
     tn_cancel_fn cancel;
     void *op;
@@ -48,7 +51,7 @@ static const char task_mt[] = "tocsin.task";
 
 static uv_loop_t *loop;
 static uv_idle_t idle;
-static tn_task *q_head, *q_tail;
+static list_node ready_q = {&ready_q, &ready_q};
 
 uv_loop_t *tn_loop(void)
 {
@@ -61,14 +64,10 @@ static void drain(uv_idle_t *h);
 
 static void enqueue(tn_task *t)
 {
+    assert(t->status == T_RUNNING || t->status == T_SUSPENDED || t->status == T_NEW);
+    assert(!list_linked(&t->ready));
     t->status = T_QUEUED;
-    t->q_next = NULL;
-    t->q_prev = q_tail;
-    if (q_tail)
-        q_tail->q_next = t;
-    else
-        q_head = t;
-    q_tail = t;
+    list_push_back(&ready_q, &t->ready);
     if (!uv_is_active((uv_handle_t *)&idle)) {
         if (!idle.loop)
             uv_idle_init(tn_loop(), &idle);
@@ -78,15 +77,8 @@ static void enqueue(tn_task *t)
 
 static void dequeue(tn_task *t)
 {
-    if (t->q_prev)
-        t->q_prev->q_next = t->q_next;
-    else
-        q_head = t->q_next;
-    if (t->q_next)
-        t->q_next->q_prev = t->q_prev;
-    else
-        q_tail = t->q_prev;
-    t->q_prev = t->q_next = NULL;
+    assert(t->status == T_QUEUED && list_linked(&t->ready));
+    list_remove(&t->ready);
 }
 
 /* ---- bridge ------------------------------------------------------------ */
@@ -94,6 +86,8 @@ static void dequeue(tn_task *t)
 tn_task *tn_task_current(lua_State *L)
 {
     tn_state *st = engine_state_of(L);
+    if (!st->current && st->loading)
+        st->io_at_load = 1; /* tells tn_state_load this is an ad-hoc script */
     if (!st->current)
         luaL_error(L, "this primitive performs I/O and cannot run while a runbook file is "
                       "loaded; call it from run(ctx)");
@@ -146,38 +140,6 @@ int *task_step_depth(tn_task *t)
 {
     return &t->step_depth;
 }
-int tn_run_is_dry(const tn_run *r)
-{
-    return r->dry_run;
-}
-
-void tn_run_action(tn_run *r, const char *what, const char *text)
-{
-    char **a = realloc(r->actions, (r->nactions + 1) * sizeof *a);
-    if (a) {
-        r->actions = a;
-        size_t n = strlen(what) + strlen(text) + 3;
-        if ((a[r->nactions] = malloc(n)))
-            snprintf(a[r->nactions++], n, "%s: %s", what, text);
-    }
-    out_action(r, what, text);
-}
-
-void tn_run_log(tn_run *r, const char *level, const char *msg, const char *key, const char *value)
-{
-    out_log(r, level, msg, key, value);
-}
-
-void tn_run_call(tn_run *r, const char *kind, const char *target, double secs, const char *outcome)
-{
-    (void)r, (void)kind, (void)target, (void)secs, (void)outcome;
-}
-
-void tn_run_prompt(tn_run *r, int begin)
-{
-    (void)r, (void)begin;
-}
-
 /* ---- finishing --------------------------------------------------------- */
 
 struct waiter {
@@ -189,19 +151,27 @@ struct waiter {
     int timed_out;
 };
 
-static void run_finish(tn_run *r);
 static void waiter_wake_all(tn_task *t);
 
-static void run_unlink(tn_task *t)
+#define TASK_OF(q, field) LIST_ENTRY(q, tn_task, field)
+
+/* Takes t out of its run and its parent; its live children move to its
+ * parent (or become top-level tasks of the run): O(1) plus its children. */
+static void task_unlink(tn_task *t)
 {
     tn_run *r = t->run;
-    if (t->run_prev)
-        t->run_prev->run_next = t->run_next;
-    else if (r->tasks == t)
-        r->tasks = t->run_next;
-    if (t->run_next)
-        t->run_next->run_prev = t->run_prev;
-    t->run_prev = t->run_next = NULL;
+    list_remove(&t->run_node);
+    r->ntasks--;
+    list_remove(&t->sibling);
+    list_node *q, *n;
+    LIST_FOREACH_SAFE(q, n, &t->children)
+    {
+        tn_task *c = TASK_OF(q, sibling);
+        list_remove(&c->sibling);
+        c->parent = t->parent;
+        if (t->parent)
+            list_push_back(&t->parent->children, &c->sibling);
+    }
 }
 
 /* Protected helpers run on the state's main thread, which is idle whenever the
@@ -253,9 +223,10 @@ static char *error_text(tn_task *t, int memlimit)
 static void task_end(tn_task *t, int outcome)
 {
     tn_run *r = t->run;
+    assert(t->status != T_DONE && !list_linked(&t->ready));
     t->outcome = outcome;
     t->status = T_DONE;
-    run_unlink(t);
+    task_unlink(t);
     if (t == r->root) {
         r->ok = outcome == OUT_OK;
         if (outcome == OUT_OK && t->nres > 0) {
@@ -271,7 +242,7 @@ static void task_end(tn_task *t, int outcome)
                 lua_pop(co, 1);
             }
         }
-        if (outcome == OUT_CANCELED)
+        if (outcome == OUT_CANCELED && !r->stalled)
             r->canceled = 1;
         if (r->cpu_exceeded && r->ok) {
             /* The limit error was raised where nothing reported it (a
@@ -289,29 +260,29 @@ static void task_end(tn_task *t, int outcome)
         }
     }
     waiter_wake_all(t);
-    /* Its children outlive it: point them at its parent, not at a userdata
-     * that may be collected (and its address reused by another task). */
-    for (tn_task *c = r->tasks; c; c = c->run_next)
-        if (c->parent == t)
-            c->parent = t->parent;
     /* The run points at its root until it finishes: keep that one anchored. */
     if (t != r->root) {
         luaL_unref(t->co, LUA_REGISTRYINDEX, t->self_ref);
         t->self_ref = LUA_NOREF;
     }
     if (t == r->root) {
-        /* Whatever the root left running ends with it. */
-        for (tn_task *c = r->tasks, *next; c; c = next) {
-            next = c->run_next;
-            if (c->status == T_RUNNING) {
+        /* Whatever the root left running ends with it.  Each cancel removes
+         * at least the task it cancels, so restarting from the head after
+         * one stays linear: only a task whose Lua code is on the C stack
+         * (at most one) is skipped. */
+        list_node *q = r->tasks.next;
+        while (q != &r->tasks) {
+            tn_task *c = TASK_OF(q, run_node);
+            if (c->status == T_RUNNING || c->cancel_requested) {
                 c->cancel_requested = 1;
+                q = q->next;
             } else {
                 task_cancel(c);
-                next = r->tasks;
+                q = r->tasks.next;
             }
         }
     }
-    if (r->root->status == T_DONE && !r->tasks && !r->done)
+    if (r->root->status == T_DONE && list_empty(&r->tasks) && !r->done)
         run_finish(r);
 }
 
@@ -347,7 +318,7 @@ static void task_finished(tn_task *t, int rc, int nres)
     else if (!t->waiters) {
         char *e = error_text(t, memlimit);
         if (e) {
-            out_log(r, "debug", "a spawned task failed (nobody waits for it yet)", "error", e);
+            tn_run_log(r, "debug", "a spawned task failed (nobody waits for it yet)", "error", e);
             free(e);
         }
     }
@@ -366,13 +337,16 @@ void task_cancel(tn_task *t)
         t->cancel_requested = 1;
         return;
     }
-    /* Children first: what a task started ends with it. */
-    tn_run *r = t->run;
-    for (tn_task *c = r->tasks, *next; c; c = next) {
-        next = c->run_next;
-        if (c->parent == t && c->status != T_DONE && !c->cancel_requested) {
+    /* Children first: what a task started ends with it.  A cancelled child
+     * leaves the list (its own children join it): start over after each. */
+    list_node *q = t->children.next;
+    while (q != &t->children) {
+        tn_task *c = TASK_OF(q, sibling);
+        if (c->cancel_requested) {
+            q = q->next;
+        } else {
             task_cancel(c);
-            next = r->tasks; /* the list changed under us: start over */
+            q = t->children.next;
         }
     }
     switch (t->status) {
@@ -468,15 +442,16 @@ static void drain(uv_idle_t *h)
 {
     /* Only what is queued now: tasks woken meanwhile wait for the next turn,
      * so I/O completions are polled between batches. */
-    tn_task *last = q_tail;
-    while (q_head) {
-        tn_task *t = q_head;
+    list_node *last = ready_q.prev;
+    list_node *q;
+    while ((q = list_first(&ready_q))) {
+        tn_task *t = TASK_OF(q, ready);
         dequeue(t);
         task_step(t);
-        if (t == last)
+        if (q == last)
             break;
     }
-    if (!q_head)
+    if (list_empty(&ready_q))
         uv_idle_stop(h);
 }
 
@@ -493,6 +468,10 @@ static tn_task *task_new(lua_State *L, tn_run *r, tn_task *parent, int nargs)
     t->step_depth = parent ? parent->step_depth : 0;
     t->status = T_NEW;
     t->co_ref = t->self_ref = LUA_NOREF;
+    list_init(&t->children);
+    list_init(&t->sibling);
+    list_init(&t->ready);
+    list_init(&t->run_node);
     lua_pushvalue(L, -1);
     t->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     t->co = lua_newthread(L);
@@ -507,10 +486,10 @@ static tn_task *task_new(lua_State *L, tn_run *r, tn_task *parent, int nargs)
     lua_rotate(L, -(nargs + 2), 1); /* userdata below fn and args */
     lua_xmove(L, t->co, nargs + 1);
     t->nargs = nargs;
-    t->run_next = r->tasks;
-    if (r->tasks)
-        r->tasks->run_prev = t;
-    r->tasks = t;
+    list_push_back(&r->tasks, &t->run_node);
+    r->ntasks++;
+    if (parent)
+        list_push_back(&parent->children, &t->sibling);
     enqueue(t);
     return t;
 }
@@ -663,11 +642,13 @@ static int l_wait(lua_State *L)
     w->target = t;
     w->next = t->waiters;
     t->waiters = w;
-    if (timeout >= 0) {
+    /* No timeout, or math.huge: wait as long as it takes. */
+    uint64_t ms = timeout >= 0 ? tn_secs_to_ms(timeout) : TN_MS_FOREVER;
+    if (ms != TN_MS_FOREVER) {
         w->timed = 1;
         uv_timer_init(tn_loop(), &w->timer);
         w->timer.data = w;
-        uv_timer_start(&w->timer, wait_timeout_cb, (uint64_t)(timeout * 1000 + 0.5), 0);
+        uv_timer_start(&w->timer, wait_timeout_cb, ms, 0);
     }
     lua_settop(L, 1); /* keep the target alive while waiting */
     return tn_task_suspend(L, cur, wait_cancel, w);
@@ -707,7 +688,7 @@ static int l_current(lua_State *L)
     return 1;
 }
 
-int luaopen_tn_task(lua_State *L)
+int task_lua_open(lua_State *L)
 {
     if (luaL_newmetatable(L, task_mt)) {
         static const luaL_Reg methods[] = {
@@ -738,57 +719,31 @@ int luaopen_tn_task(lua_State *L)
     return 1;
 }
 
-/* ---- runs -------------------------------------------------------------- */
+/* ---- runs ------------------------------------------------------------ */
 
-tn_run *tn_run_start(tn_state *st, int nargs, const tn_run_opts *o)
+static int start_root_protected(lua_State *M)
 {
-    static unsigned long seq;
-    tn_run *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->st = st;
-    r->dry_run = o->dry_run;
-    r->assume_yes = o->assume_yes;
-    r->out = o->out;
-    r->on_done = o->on_done;
-    r->ud = o->ud;
-    r->cpu_limit_ns = (uint64_t)(st->cpu_limit * 1e9);
-    r->started_ns = uv_hrtime();
-    if (o->id)
-        snprintf(r->id, sizeof r->id, "%s", o->id);
-    else
-        snprintf(r->id, sizeof r->id, "run-%lx-%lu", (unsigned long)uv_os_getpid(), ++seq);
-    st->nruns++;
-    lua_State *M = st->L;
-    r->root = task_new(M, r, NULL, nargs);
-    lua_pop(M, 1);
-    return r;
+    tn_run *r = lua_touserdata(M, lua_upvalueindex(1));
+    r->root = task_new(M, r, NULL, lua_gettop(M) - 1);
+    return 0;
 }
 
-static void run_finish(tn_run *r)
+int task_start_root(tn_run *r, int nargs)
 {
-    r->done = 1;
+    lua_State *M = r->st->L;
+    lua_pushlightuserdata(M, r);
+    lua_pushcclosure(M, start_root_protected, 1);
+    lua_insert(M, -(nargs + 2));
+    if (lua_pcall(M, nargs + 1, 0, 0) != LUA_OK) {
+        lua_pop(M, 1);
+        r->st->mem_exceeded = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void task_release_root(tn_run *r)
+{
     luaL_unref(r->st->L, LUA_REGISTRYINDEX, r->root->self_ref);
     r->root->self_ref = LUA_NOREF;
-    r->ended_ns = uv_hrtime();
-    r->st->nruns--;
-    if (r->on_done)
-        r->on_done(r, r->ud);
-}
-
-void tn_run_cancel(tn_run *r)
-{
-    if (!r->done)
-        task_cancel(r->root);
-}
-
-void tn_run_free(tn_run *r)
-{
-    if (!r)
-        return;
-    for (int i = 0; i < r->nactions; i++)
-        free(r->actions[i]);
-    free(r->actions);
-    free(r->error);
-    free(r);
 }
