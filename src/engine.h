@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <tocsin/tocsin.h>
+#include <uv.h>
 
 #include "task.h"
 

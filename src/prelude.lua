@@ -173,15 +173,15 @@ local function convert(k, old, v)
   if t == "nil" or t == "string" then return v end
   if t == "number" then
     local n = tonumber(v)
-    if n == nil then
-      error(("--set %s=%s: %s is a number (default %s)"):format(k, v, k, tostring(old)), 0)
-    end
     if math.type(old) == "integer" then
-      local i = math.tointeger(n)
+      local i = n and math.tointeger(n)
       if i == nil then
         error(("--set %s=%s: %s is an integer (default %d)"):format(k, v, k, old), 0)
       end
       return i
+    end
+    if n == nil then
+      error(("--set %s=%s: %s is a number (default %s)"):format(k, v, k, tostring(old)), 0)
     end
     return n + 0.0
   end

@@ -5,6 +5,7 @@
 #define TOCSIN_TASK_H
 
 #include <tocsin/primitive.h>
+#include <uv.h>
 
 /* The scheduler's face to run.c: the root task of run r from the function
  * and nargs arguments on the state's main thread (popped); 0, or -1 when out

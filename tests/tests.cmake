@@ -47,6 +47,10 @@ if(LUACHECK)
   add_test(NAME lint.luacheck COMMAND ${LUACHECK} --no-color -q src scripts tests/lua bench examples
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 endif()
+foreach(lint banned_calls public_headers)
+  add_test(NAME lint.${lint} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/lint/${lint}.sh)
+  set_tests_properties(lint.${lint} PROPERTIES ENVIRONMENT "SRC=${CMAKE_SOURCE_DIR};CC=${CMAKE_C_COMPILER}")
+endforeach()
 find_program(CLANG_FORMAT clang-format)
 if(CLANG_FORMAT)
   file(GLOB_RECURSE FORMAT_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.[ch]

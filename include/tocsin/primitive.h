@@ -20,7 +20,6 @@
 
 #include <lua.h>
 #include <stdint.h>
-#include <uv.h>
 
 typedef struct tn_task tn_task;
 typedef struct tn_run tn_run;
@@ -29,8 +28,10 @@ typedef struct tn_state tn_state;
 typedef int (*tn_push_fn)(lua_State *L, void *op);
 typedef void (*tn_cancel_fn)(void *op);
 
-/* The process's one event loop. */
-uv_loop_t *tn_loop(void);
+/* The process's one event loop (a uv_loop_t: the struct is named here so
+ * this header does not need uv.h). */
+struct uv_loop_s;
+struct uv_loop_s *tn_loop(void);
 
 /* The task running Lua code in L (possibly a coroutine nested in it).
  * Raises a Lua error when called outside a task, e.g. while a runbook file is
