@@ -1,4 +1,4 @@
--- Review 2: an options table whose __index calls http itself.  The nested
+-- An options table whose __index calls http itself.  The nested
 -- call (which cannot wait there) used to release the outer call's pooled
 -- request and rewrite the shared URL buffer under it: the outer request
 -- went to the nested URL and the same curl handle sat twice in the pool

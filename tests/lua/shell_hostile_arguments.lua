@@ -1,4 +1,4 @@
--- Review 2: shell.run with argument and option tables that have
+-- shell.run with argument and option tables that have
 -- metamethods.  A cwd made by __index was used after the collector freed
 -- it, and a __len claiming 2^61 arguments overflowed argv's size (a heap
 -- overflow while the arguments were copied).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Review regressions seen from outside: the process must not abort or hang on
+# Hostile runbooks seen from outside: the process must not abort or hang on
 # hostile runbooks, and load-time errors and log fields stay redacted.
 . "$SRC/tests/e2e/lib.bash"
 

@@ -1,4 +1,4 @@
--- Review regressions: each of these crashed, hung or misbehaved in the core.
+-- Hostile runbooks fail alone: each of these once crashed, hung or misbehaved in the core.
 
 -- getmetatable(task) handed out __gc; calling it unanchored a live task's
 -- thread (use-after-free when the scheduler resumed it).
