@@ -130,6 +130,8 @@ static int log_at(lua_State *L, const char *level)
     luaL_tolstring(L, 1, NULL);
     lua_replace(L, 1); /* msg text, fields */
     tn_run *r = current_run(L);
+    if (!r && engine_state_of(L)->quiet_load)
+        return 0; /* the file is loaded again as a run: it logs then */
     if (!lua_istable(L, 2)) {
         events_log(r, level, lua_tostring(L, 1), NULL, NULL);
         return 0;
