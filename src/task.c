@@ -114,6 +114,9 @@ int tn_task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
         return luaL_error(L, "cannot wait for I/O here: this code runs inside a metamethod, "
                              "a table.sort comparator or another call from C");
     }
+    /* RUNNING: the operation is pending; QUEUED: it already completed
+     * (task_wake ran before this yield). */
+    assert(t->status == T_RUNNING || t->status == T_QUEUED);
     if (t->status == T_RUNNING) {
         t->status = T_SUSPENDED;
         t->cancel = cancel;
@@ -126,6 +129,9 @@ int tn_task_suspend(lua_State *L, tn_task *t, tn_cancel_fn cancel, void *op)
 
 void tn_task_wake(tn_task *t, tn_push_fn push, void *op)
 {
+    /* One wake-up per suspension: waking a queued or ended task is a bug in
+     * the primitive (it would resume the task twice). */
+    assert(t->status == T_SUSPENDED || t->status == T_RUNNING);
     t->cancel = NULL;
     t->push = push;
     t->op = op;
@@ -393,6 +399,7 @@ static void task_step(tn_task *t)
     tn_state *st = r->st;
     lua_State *co = t->co, *M = st->L;
     int nargs = 0;
+    assert(t->status == T_QUEUED && !list_linked(&t->ready) && st->current == NULL);
     if (!t->started) {
         t->started = 1;
         nargs = t->nargs;
