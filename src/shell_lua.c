@@ -473,12 +473,29 @@ typedef struct shell_opts {
     const char *stdin_data;
     size_t stdin_len;
     int has_stdin, readonly;
-    char **env; /* NULL: inherit unchanged; else anchored in the scratch table */
+    char **env; /* NULL: all of ours (inherit_env, no env); else anchored in scratch */
 } shell_opts;
 
-/* Builds the child's environment: ours, minus keys given, plus given values.
- * The new strings and the array are anchored in the scratch table. */
-static char **shell_build_env(lua_State *L, int envt, int scratch)
+/* Names a child gets from our environment unless the runbook says otherwise:
+ * what programs need to run and to format output, nothing that usually holds
+ * a credential (DATABASE_URL, *_TOKEN, cloud keys stay behind). */
+static int shell_env_is_base(const char *name, size_t n)
+{
+    static const char *const base[] = {"PATH", "HOME",    "LANG",  "TZ",     "TERM",
+                                       "USER", "LOGNAME", "SHELL", "TMPDIR", NULL};
+    if (n > 3 && !memcmp(name, "LC_", 3))
+        return 1;
+    for (int i = 0; base[i]; i++)
+        if (strlen(base[i]) == n && !memcmp(base[i], name, n))
+            return 1;
+    return 0;
+}
+
+/* Builds the child's environment: our base names (or all of ours with
+ * inherit_env), minus names set to false, plus names set to true (our value)
+ * and the values given.  envt: the env table's index, or 0 for none.  The
+ * new strings and the array are anchored in the scratch table. */
+static char **shell_build_env(lua_State *L, int envt, int inherit, int scratch)
 {
     size_t nenv = 0, nover = 0, k = 0;
     char **envp;
@@ -487,23 +504,31 @@ static char **shell_build_env(lua_State *L, int envt, int scratch)
         nenv++;
     lua_newtable(L);
     strs = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, envt)) {
-        size_t kl;
-        const char *key;
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "shell: env keys must be strings");
-        key = lua_tolstring(L, -2, &kl);
-        if (kl == 0 || memchr(key, '=', kl) || strlen(key) != kl)
-            luaL_error(L, "shell: bad env name '%s'", key);
-        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
-            const char *v = lua_tostring(L, -1); /* converts the value slot, not the key */
-            lua_pushfstring(L, "%s=%s", key, v);
-            lua_rawseti(L, strs, (lua_Integer)++nover);
-        } else if (!(lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
-            luaL_error(L, "shell: env value of '%s' must be a string, a number or false", key);
+    if (envt) {
+        lua_pushnil(L);
+        while (lua_next(L, envt)) {
+            size_t kl;
+            const char *key;
+            int ty = lua_type(L, -1);
+            if (lua_type(L, -2) != LUA_TSTRING)
+                luaL_error(L, "shell: env keys must be strings");
+            key = lua_tolstring(L, -2, &kl);
+            if (kl == 0 || memchr(key, '=', kl) || strlen(key) != kl)
+                luaL_error(L, "shell: bad env name '%s'", key);
+            if (ty == LUA_TSTRING || ty == LUA_TNUMBER) {
+                size_t vl;
+                const char *v =
+                    lua_tolstring(L, -1, &vl); /* converts the value slot, not the key */
+                if (strlen(v) != vl)
+                    luaL_error(L, "shell: env value of '%s' contains a NUL byte", key);
+                lua_pushfstring(L, "%s=%s", key, v);
+                lua_rawseti(L, strs, (lua_Integer)++nover);
+            } else if (ty != LUA_TBOOLEAN) {
+                luaL_error(L, "shell: env value of '%s' must be a string, a number, true or false",
+                           key);
+            }
+            lua_pop(L, 1);
         }
-        lua_pop(L, 1);
     }
     envp = lua_newuserdatauv(L, (nenv + nover + 1) * sizeof(char *), 0);
     lua_rawseti(L, strs, 0);
@@ -511,10 +536,22 @@ static char **shell_build_env(lua_State *L, int envt, int scratch)
         const char *eq = strchr(*e, '=');
         if (!eq)
             continue;
-        lua_pushlstring(L, *e, (size_t)(eq - *e));
-        if (lua_rawget(L, envt) == LUA_TNIL)
+        int pass = inherit || shell_env_is_base(*e, (size_t)(eq - *e));
+        if (envt) {
+            lua_pushlstring(L, *e, (size_t)(eq - *e));
+            switch (lua_rawget(L, envt)) {
+            case LUA_TNIL:
+                break;
+            case LUA_TBOOLEAN: /* true: pass ours through; false: withhold it */
+                pass = lua_toboolean(L, -1);
+                break;
+            default: /* a value given: added below */
+                pass = 0;
+            }
+            lua_pop(L, 1);
+        }
+        if (pass)
             envp[k++] = *e;
-        lua_pop(L, 1);
     }
     for (size_t i = 1; i <= nover; i++) {
         lua_rawgeti(L, strs, (lua_Integer)i);
@@ -579,12 +616,17 @@ static void shell_read_opts(lua_State *L, int opts, int scratch, shell_opts *o)
     lua_getfield(L, opts, "readonly");
     o->readonly = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, opts, "inherit_env");
+    int inherit = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     switch (lua_getfield(L, opts, "env")) {
     case LUA_TNIL:
         lua_pop(L, 1);
+        /* Everything inherited and nothing changed: libuv passes ours. */
+        o->env = inherit ? NULL : shell_build_env(L, 0, 0, scratch);
         break;
     case LUA_TTABLE:
-        o->env = shell_build_env(L, lua_gettop(L), scratch);
+        o->env = shell_build_env(L, lua_gettop(L), inherit, scratch);
         lua_pop(L, 1);
         break;
     default:
