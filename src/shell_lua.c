@@ -25,6 +25,8 @@ extern char **environ;
 #define SHELL_DRAIN_MS 200
 #define SHELL_READ_MIN 65536
 #define SHELL_LABEL_MAX 200
+/* Arguments shown of a command line (dry-run action); the rest is "...". */
+#define SHELL_CMDLINE_MAX (1 << 20)
 #define SHELL_ARGS_MAX (1 << 20) /* more than execve accepts (ARG_MAX) */
 
 typedef struct shell_buf {
@@ -451,6 +453,10 @@ static void shell_push_cmdline(lua_State *L, const char **argv, const char *cwd)
         buf_addstr(&b, " && ");
     }
     for (int i = 0; argv[i]; i++) {
+        if (b.n > SHELL_CMDLINE_MAX) { /* a display, not what runs: enough is enough */
+            buf_addstr(&b, " ...");
+            break;
+        }
         if (i)
             buf_addc(&b, ' ');
         shell_add_quoted(&b, argv[i]);
