@@ -121,6 +121,149 @@ static int read_limits(lua_State *L, tn_config *c, char *err, size_t errlen)
     return rc;
 }
 
+/* Bounds on the config's values.  The config is snapshotted into plain
+ * tables, and params are copied again into every runbook state: a table
+ * reached twice is copied twice, so a few lines of shared subtables expand
+ * exponentially.  The bounds count copies (values, string bytes), and a
+ * table containing itself is refused by depth. */
+#define CONFIG_MAX_VALUES 100000
+#define CONFIG_MAX_BYTES ((size_t)16 << 20)
+#define CONFIG_MAX_DEPTH 32
+
+typedef struct config_budget {
+    size_t values, bytes;
+} config_budget;
+
+/* Pushes a plain copy of the value at idx (same state): tables are copied
+ * with raw access and without their metatables, strings counted by size;
+ * functions and userdata are kept as they are (they cannot be copied to a
+ * runbook state anyway).  Raises when over a bound: call it protected. */
+static void config_snapshot(lua_State *L, int idx, int depth, config_budget *b)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 6, "config values nested too deep");
+    if (++b->values > CONFIG_MAX_VALUES)
+        luaL_error(L, "more than %d values (a table used in several places counts once per use)",
+                   CONFIG_MAX_VALUES);
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        b->bytes += lua_rawlen(L, idx);
+        if (b->bytes > CONFIG_MAX_BYTES)
+            luaL_error(L,
+                       "more than %d MiB of strings (a string used in several places counts "
+                       "once per use)",
+                       (int)(CONFIG_MAX_BYTES >> 20));
+        lua_pushvalue(L, idx);
+        break;
+    case LUA_TTABLE:
+        if (depth >= CONFIG_MAX_DEPTH)
+            luaL_error(L, "tables nested more than %d deep (a table containing itself?)",
+                       CONFIG_MAX_DEPTH);
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            config_snapshot(L, -2, depth + 1, b); /* the key */
+            config_snapshot(L, -2, depth + 1, b); /* the value */
+            lua_rawset(L, -5);
+            lua_pop(L, 1);
+        }
+        break;
+    default:
+        lua_pushvalue(L, idx);
+        break;
+    }
+}
+
+/* What the protected reading of a config's table needs and reports. */
+typedef struct config_reader {
+    tn_config *c;
+    const char *base;
+    char *err;
+    size_t errlen;
+    int failed; /* err holds a complete message */
+} config_reader;
+
+/* Protected: (reader, the table the config returned) -> its plain snapshot.
+ * The known fields are read with ordinary access (a config may supply them
+ * through __index), which may run the config's code: any error it raises is
+ * this call's error. */
+static int config_read(lua_State *L)
+{
+    config_reader *rd = lua_touserdata(L, 1);
+    tn_config *c = rd->c;
+    config_budget b = {0, 0};
+    const char *path = c->path;
+    if (!lua_istable(L, 2)) {
+        snprintf(rd->err, rd->errlen, "config %s must return a table (got %s)", path,
+                 luaL_typename(L, 2));
+        rd->failed = 1;
+        return 0;
+    }
+    lua_settop(L, 2);
+    lua_newtable(L); /* 3: the snapshot */
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        config_snapshot(L, -2, 1, &b);
+        config_snapshot(L, -2, 1, &b);
+        lua_rawset(L, 3);
+        lua_pop(L, 1);
+    }
+    static const char *const known[] = {"runbooks", "lib_paths", "limits",
+                                        "params",   "secrets",   NULL};
+    for (int i = 0; known[i]; i++) {
+        lua_pushstring(L, known[i]);
+        if (lua_rawget(L, 3) == LUA_TNIL) {
+            if (lua_getfield(L, 2, known[i]) != LUA_TNIL) {
+                config_snapshot(L, -1, 1, &b);
+                lua_setfield(L, 3, known[i]);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 3);
+    if (read_dirs(L, "runbooks", rd->base, &c->runbook_dirs, rd->err, rd->errlen) < 0 ||
+        read_dirs(L, "lib_paths", rd->base, &c->lib_paths, rd->err, rd->errlen) < 0 ||
+        read_limits(L, c, rd->err, rd->errlen) < 0) {
+        rd->failed = 1;
+        return 0;
+    }
+    static const char *const tables[] = {"params", "secrets", NULL};
+    for (int i = 0; tables[i]; i++) {
+        lua_pushstring(L, tables[i]);
+        int t = lua_rawget(L, 3);
+        lua_pop(L, 1);
+        if (t != LUA_TNIL && t != LUA_TTABLE) {
+            snprintf(rd->err, rd->errlen, "config %s: '%s' must be a table", path, tables[i]);
+            rd->failed = 1;
+            return 0;
+        }
+    }
+    lua_settop(L, 3);
+    c->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* may raise (memory): done here, protected */
+    return 0;
+}
+
+static int config_tostring(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* The error on top of L as text, in err; the conversion may run the config's
+ * __tostring, so it is protected too. */
+static void config_error_text(lua_State *L, const char *path, char *err, size_t errlen)
+{
+    lua_pushcfunction(L, config_tostring);
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+        snprintf(err, errlen, "config %s: %s", path, lua_tostring(L, -1));
+    else
+        snprintf(err, errlen, "config %s: an error whose message cannot be shown (a %s)", path,
+                 luaL_typename(L, -2));
+    lua_pop(L, 1);
+}
+
 int config_load(tn_config *c, const char *path, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -129,7 +272,6 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
     c->ref = LUA_NOREF;
     if (!path)
         path = getenv("TOCSIN_CONFIG");
-    int explicit_path = path != NULL;
     if (!path && access("tocsin.lua", R_OK) == 0)
         path = "tocsin.lua";
     char *base = NULL;
@@ -141,37 +283,32 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
         c->path = strdup(path);
         const char *slash = strrchr(path, '/');
         base = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+        if (!c->path || (slash && !base)) {
+            snprintf(err, errlen, "config %s: out of memory", path);
+            goto fail;
+        }
         static tn_settings cfg_settings = {.cpu_limit = 5, .mem_limit = 64u << 20};
         c->st = tn_state_new(path, &cfg_settings, err, errlen);
         if (!c->st)
             goto fail;
         lua_State *L = c->st->L;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, c->st->chunk_ref);
+        config_reader rd = {c, base, err, errlen, 0};
+        /* Everything that touches the config's values runs protected and
+         * under the load deadline: its chunk, then the reading of what it
+         * returned (__index), then the error's __tostring. */
         c->st->load_deadline = uv_hrtime() + (uint64_t)(cfg_settings.cpu_limit * 1e9);
+        lua_pushcfunction(L, config_read);
+        lua_pushlightuserdata(L, &rd);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, c->st->chunk_ref);
         int rc = lua_pcall(L, 0, 1, 0);
+        if (rc == LUA_OK)
+            rc = lua_pcall(L, 2, 0, 0);
+        if (rc != LUA_OK)
+            config_error_text(L, path, err, errlen);
         c->st->load_deadline = 0;
-        if (rc != LUA_OK) {
-            snprintf(err, errlen, "config %s: %s", path, luaL_tolstring(L, -1, NULL));
+        if (rc != LUA_OK || rd.failed)
             goto fail;
-        }
-        if (!lua_istable(L, -1)) {
-            snprintf(err, errlen, "config %s must return a table (got %s)", path,
-                     luaL_typename(L, -1));
-            goto fail;
-        }
-        if (read_dirs(L, "runbooks", base, &c->runbook_dirs, err, errlen) < 0 ||
-            read_dirs(L, "lib_paths", base, &c->lib_paths, err, errlen) < 0 ||
-            read_limits(L, c, err, errlen) < 0)
-            goto fail;
-        lua_getfield(L, -1, "params");
-        if (!lua_isnil(L, -1) && !lua_istable(L, -1)) {
-            snprintf(err, errlen, "config %s: 'params' must be a table", path);
-            goto fail;
-        }
-        lua_pop(L, 1);
-        c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    (void)explicit_path;
     if (!c->runbook_dirs) {
         char *p = join_dir(base, "runbooks");
         c->runbook_dirs = strv_add(c->runbook_dirs, p);
@@ -213,6 +350,10 @@ void config_copy_value(lua_State *from, int idx, lua_State *to, int depth)
 {
     idx = lua_absindex(from, idx);
     luaL_checkstack(to, 3, "copying a value");
+    if (!lua_checkstack(from, 3)) { /* never raise in `from`: nobody protects it */
+        lua_pushnil(to);
+        return;
+    }
     switch (lua_type(from, idx)) {
     case LUA_TBOOLEAN:
         lua_pushboolean(to, lua_toboolean(from, idx));
@@ -237,7 +378,7 @@ void config_copy_value(lua_State *from, int idx, lua_State *to, int depth)
         lua_pushnil(to);
         break;
     case LUA_TTABLE:
-        if (depth > 32) {
+        if (depth > CONFIG_MAX_DEPTH) {
             lua_pushnil(to);
             break;
         }
@@ -259,12 +400,10 @@ void config_copy_value(lua_State *from, int idx, lua_State *to, int depth)
     }
 }
 
-void config_push_params(tn_config *c, lua_State *L)
+/* Protected in the runbook's state (its memory cap may be hit): (config). */
+static int config_push_params_protected(lua_State *L)
 {
-    if (!c->st || c->ref == LUA_NOREF) {
-        lua_newtable(L);
-        return;
-    }
+    tn_config *c = lua_touserdata(L, 1);
     lua_State *F = c->st->L;
     lua_rawgeti(F, LUA_REGISTRYINDEX, c->ref);
     lua_getfield(F, -1, "params");
@@ -272,5 +411,26 @@ void config_push_params(tn_config *c, lua_State *L)
         config_copy_value(F, -1, L, 0);
     else
         lua_newtable(L);
-    lua_pop(F, 2);
+    return 1;
+}
+
+void config_push_params(tn_config *c, lua_State *L)
+{
+    if (!c->st || c->ref == LUA_NOREF) {
+        lua_newtable(L);
+        return;
+    }
+    /* The snapshot is bounded (CONFIG_MAX_*), so this fits any sane memory
+     * limit; if it still fails, say so and run on no params rather than abort. */
+    lua_State *F = c->st->L;
+    int ftop = lua_gettop(F);
+    lua_pushcfunction(L, config_push_params_protected);
+    lua_pushlightuserdata(L, c);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        fprintf(stderr, "tocsin: config %s: params could not be copied: %s\n", c->path,
+                lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error");
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_settop(F, ftop);
 }

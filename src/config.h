@@ -7,7 +7,8 @@
 
 typedef struct tn_config {
     tn_state *st;        /* the config's own Lua state (NULL without a file) */
-    int ref;             /* the table it returned */
+    int ref;             /* a plain snapshot of the table it returned: no metatables,
+                            bounded (config.c CONFIG_MAX_*), readable without pcall */
     char *path;          /* NULL when running on defaults */
     char **runbook_dirs; /* NULL-terminated, absolute or relative to cwd */
     char **lib_paths;    /* NULL-terminated */
@@ -16,7 +17,9 @@ typedef struct tn_config {
     tn_settings settings;
 } tn_config;
 
-/* path: --config value or NULL. Returns 0, or -1 with a message in err. */
+/* path: --config value or NULL. Returns 0, or -1 with a message in err
+ * ("config FILE: ..."): whatever the file does (raising errors that cannot be
+ * printed, __index that raises, tables shared thousands of times) ends here. */
 int config_load(tn_config *c, const char *path, char *err, size_t errlen);
 void config_free(tn_config *c);
 /* Adds a folder to the require path (kept if not already there). */
@@ -25,7 +28,9 @@ void config_add_lib_path(tn_config *c, const char *dir);
 void config_push_params(tn_config *c, lua_State *L);
 
 /* Copies a plain value (nil, boolean, number, string, json.null, tables of
- * those) from one Lua state to another; functions and userdata become nil. */
+ * those) from one Lua state to another; functions and userdata become nil.
+ * Raw access, no bound on the total: give it a snapshot (c->ref's values).
+ * Raises only in `to` (memory). */
 void config_copy_value(lua_State *from, int idx, lua_State *to, int depth);
 
 #endif

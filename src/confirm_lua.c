@@ -1,6 +1,10 @@
 /* confirm_lua.c — operator approvals on the terminal: one question at a time,
  * read from stdin without blocking the loop; --yes answers every question;
- * with no terminal (or on timeout) the default answer is taken. */
+ * with no terminal (or on timeout) the default answer is taken.
+ *
+ * An answer counts only for the question it was typed after: input pending
+ * when a question is asked (a late "y" to a question that timed out, keys
+ * hit while a step ran) is discarded, so it cannot approve the next one. */
 #include "confirm_lua.h"
 
 #include <lauxlib.h>
@@ -8,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "redact.h"
@@ -19,6 +24,7 @@ typedef struct prompt {
     char *question;
     int def, answer;
     int timed;
+    int asked; /* tn_run_prompt(run, 1) was reported: owes the (run, 0) */
     uv_timer_t timer;
     struct prompt *next;
 } prompt;
@@ -29,8 +35,22 @@ static prompt *queue;
 static char line[512];
 static size_t linelen;
 
+/* Drops whatever was typed before the question: the terminal's queue (the
+ * kernel's, shared by every descriptor of the tty) and our partial line. */
+static void discard_pending_input(void)
+{
+    tcflush(0, TCIFLUSH);
+    linelen = 0;
+}
+
 static void ask(prompt *p)
 {
+    if (!p->asked) {
+        p->asked = 1;
+        discard_pending_input();
+        /* Live renderers (a step's spinner) stop drawing over the question. */
+        tn_run_prompt(tn_task_run(p->task), 1);
+    }
     char *q = redact_dup(p->question, strlen(p->question), NULL);
     fprintf(stderr, "\r\033[K? %s [%s] ", q ? q : "", p->def ? "Y/n" : "y/N");
     fflush(stderr);
@@ -64,8 +84,13 @@ static int prompt_push(lua_State *L, void *op)
     return L ? 1 : 0;
 }
 
+/* The question is off the terminal (answered, timed out or cancelled). */
 static void unqueue(prompt *p)
 {
+    if (p->asked) {
+        p->asked = 0;
+        tn_run_prompt(tn_task_run(p->task), 0);
+    }
     for (prompt **pp = &queue; *pp; pp = &(*pp)->next)
         if (*pp == p) {
             *pp = p->next;
@@ -128,16 +153,24 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         linelen = 0;
         if (!queue)
             continue;
+        int yes;
         if (!*w)
-            answer(queue, queue->def);
+            yes = queue->def;
         else if (!strcasecmp(w, "y") || !strcasecmp(w, "yes") || !strcasecmp(w, "s") ||
                  !strcasecmp(w, "sim"))
-            answer(queue, 1);
+            yes = 1;
         else if (!strcasecmp(w, "n") || !strcasecmp(w, "no") || !strcasecmp(w, "nao") ||
                  !strcasecmp(w, "não"))
-            answer(queue, 0);
-        else
+            yes = 0;
+        else {
             ask(queue);
+            continue;
+        }
+        answer(queue, yes);
+        /* The rest of this chunk was typed before the next question (if
+         * any) was asked: it answers nothing. */
+        linelen = 0;
+        return;
     }
 }
 

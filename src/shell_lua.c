@@ -3,6 +3,8 @@
  * grandchildren too), with stdout/stderr captured in growing buffers. */
 #include "shell_lua.h"
 
+#include "buf.h"
+#include "redact.h"
 #include "task.h"
 #include "util.h"
 
@@ -23,6 +25,8 @@ extern char **environ;
 #define SHELL_DRAIN_MS 200
 #define SHELL_READ_MIN 65536
 #define SHELL_LABEL_MAX 200
+/* Arguments shown of a command line (dry-run action); the rest is "...". */
+#define SHELL_CMDLINE_MAX (1 << 20)
 #define SHELL_ARGS_MAX (1 << 20) /* more than execve accepts (ARG_MAX) */
 
 typedef struct shell_buf {
@@ -50,7 +54,8 @@ typedef struct shell_proc {
     shell_buf obuf, ebuf;
     char *stdin_data;
     size_t stdin_len;
-    char *label; /* the command, quoted, for messages */
+    char *label; /* the command, quoted, redacted and cut, for messages */
+    char *prog;  /* argv[0], redacted: the target tn_run_call reports */
     uint64_t timeout_ms, grace_ms;
     uint64_t start_ns, end_ns;
     int pid;
@@ -111,6 +116,7 @@ static void shell_maybe_free(shell_proc *p)
     free(p->ebuf.data);
     free(p->stdin_data);
     free(p->label);
+    free(p->prog);
     free(p);
 }
 
@@ -240,13 +246,13 @@ static void shell_on_exit(uv_process_t *proc, int64_t status, int sig)
     shell_maybe_complete(p);
 }
 
-static void shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
 {
     shell_proc *p = h->data;
     shell_buf *b = (h == (uv_handle_t *)&p->out) ? &p->obuf : &p->ebuf;
     (void)suggested;
     if (b->len >= b->max) {
-        *buf = uv_buf_init(shell_discard, sizeof shell_discard);
+        *ub = uv_buf_init(shell_discard, sizeof shell_discard);
         return;
     }
     if (b->cap - b->len < SHELL_READ_MIN && b->cap < b->max) {
@@ -258,7 +264,7 @@ static void shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
             ncap = b->max;
         nd = realloc(b->data, ncap);
         if (!nd) {
-            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+            *ub = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
             return;
         }
         b->data = nd;
@@ -266,16 +272,16 @@ static void shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     }
     /* Offer all the free space: big outputs then take few read calls. */
     size_t room = (b->cap < b->max ? b->cap : b->max) - b->len;
-    *buf = uv_buf_init(b->data + b->len, (unsigned)(room > UINT32_MAX ? UINT32_MAX : room));
+    *ub = uv_buf_init(b->data + b->len, (unsigned)(room > UINT32_MAX ? UINT32_MAX : room));
 }
 
-static void shell_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void shell_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *ub)
 {
     shell_proc *p = s->data;
     int is_out = (s == (uv_stream_t *)&p->out);
     if (n > 0) {
         shell_buf *b = is_out ? &p->obuf : &p->ebuf;
-        if (buf->base == shell_discard)
+        if (ub->base == shell_discard)
             b->truncated = 1;
         else
             b->len += (size_t)n;
@@ -345,6 +351,11 @@ static int shell_push(lua_State *L, void *op)
     p->pending_push = 0;
     if (!L)
         goto out;
+    /* Any exit status is a result ("ok"); only what returns nil, err is not. */
+    tn_run_call(tn_task_run(p->task), "shell", p->prog, (double)(p->end_ns - p->start_ns) / 1e9,
+                p->timed_out ? "timeout"
+                : p->nomem   ? "limit"
+                             : "ok");
     if (p->timed_out) {
         lua_pushnil(L);
         tn_err_push(L, "timeout", "command timed out after %gs: %s", (double)p->timeout_ms / 1000.0,
@@ -405,40 +416,60 @@ static int shell_is_plain(const char *s, size_t n)
     return 1;
 }
 
-static void shell_add_quoted(luaL_Buffer *b, const char *s)
+/* Appends s, shell-quoted where needed, after redacting it: quoting rewrites
+ * a ' inside a secret as '\'', which the writers' filter would no longer see. */
+static void shell_add_quoted(buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    if (shell_is_plain(s, n)) {
-        luaL_addlstring(b, s, n);
+    size_t n;
+    char *r = redact_dup(s, strlen(s), &n);
+    if (!r) {
+        b->failed = 1; /* reported by the caller, as buf.h's own failures */
         return;
     }
-    luaL_addchar(b, '\'');
-    for (size_t k = 0; k < n; k++) {
-        if (s[k] == '\'')
-            luaL_addstring(b, "'\\''");
-        else
-            luaL_addchar(b, s[k]);
+    if (shell_is_plain(r, n)) {
+        buf_add(b, r, n);
+    } else {
+        buf_addc(b, '\'');
+        for (size_t k = 0; k < n; k++) {
+            if (r[k] == '\'')
+                buf_addstr(b, "'\\''");
+            else
+                buf_addc(b, r[k]);
+        }
+        buf_addc(b, '\'');
     }
-    luaL_addchar(b, '\'');
+    free(r);
 }
 
 /* Pushes argv joined with spaces, shell-quoted where needed ("cd DIR && "
- * first when a cwd is given): the form dry runs print and errors quote. */
+ * first when a cwd is given), secrets redacted: the form dry runs print and
+ * errors quote (and cut).  Raises on out of memory. */
 static void shell_push_cmdline(lua_State *L, const char **argv, const char *cwd)
 {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
+    buf b = BUF_INIT;
     if (cwd) {
-        luaL_addstring(&b, "cd ");
+        buf_addstr(&b, "cd ");
         shell_add_quoted(&b, cwd);
-        luaL_addstring(&b, " && ");
+        buf_addstr(&b, " && ");
     }
     for (int i = 0; argv[i]; i++) {
+        if (b.n > SHELL_CMDLINE_MAX) { /* a display, not what runs: enough is enough */
+            buf_addstr(&b, " ...");
+            break;
+        }
         if (i)
-            luaL_addchar(&b, ' ');
+            buf_addc(&b, ' ');
         shell_add_quoted(&b, argv[i]);
     }
-    luaL_pushresult(&b);
+    size_t n;
+    char *line = buf_take(&b, &n);
+    /* Once more whole: a secret may span arguments ("a b" given as a, b). */
+    char *r = line ? redact_dup(line, n, &n) : NULL;
+    free(line);
+    if (!r)
+        luaL_error(L, "shell: out of memory");
+    lua_pushlstring(L, r, n);
+    free(r);
 }
 
 typedef struct shell_opts {
@@ -448,12 +479,29 @@ typedef struct shell_opts {
     const char *stdin_data;
     size_t stdin_len;
     int has_stdin, readonly;
-    char **env; /* NULL: inherit unchanged; else anchored in the scratch table */
+    char **env; /* NULL: all of ours (inherit_env, no env); else anchored in scratch */
 } shell_opts;
 
-/* Builds the child's environment: ours, minus keys given, plus given values.
- * The new strings and the array are anchored in the scratch table. */
-static char **shell_build_env(lua_State *L, int envt, int scratch)
+/* Names a child gets from our environment unless the runbook says otherwise:
+ * what programs need to run and to format output, nothing that usually holds
+ * a credential (DATABASE_URL, *_TOKEN, cloud keys stay behind). */
+static int shell_env_is_base(const char *name, size_t n)
+{
+    static const char *const base[] = {"PATH", "HOME",    "LANG",  "TZ",     "TERM",
+                                       "USER", "LOGNAME", "SHELL", "TMPDIR", NULL};
+    if (n > 3 && !memcmp(name, "LC_", 3))
+        return 1;
+    for (int i = 0; base[i]; i++)
+        if (strlen(base[i]) == n && !memcmp(base[i], name, n))
+            return 1;
+    return 0;
+}
+
+/* Builds the child's environment: our base names (or all of ours with
+ * inherit_env), minus names set to false, plus names set to true (our value)
+ * and the values given.  envt: the env table's index, or 0 for none.  The
+ * new strings and the array are anchored in the scratch table. */
+static char **shell_build_env(lua_State *L, int envt, int inherit, int scratch)
 {
     size_t nenv = 0, nover = 0, k = 0;
     char **envp;
@@ -462,23 +510,31 @@ static char **shell_build_env(lua_State *L, int envt, int scratch)
         nenv++;
     lua_newtable(L);
     strs = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, envt)) {
-        size_t kl;
-        const char *key;
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "shell: env keys must be strings");
-        key = lua_tolstring(L, -2, &kl);
-        if (kl == 0 || memchr(key, '=', kl) || strlen(key) != kl)
-            luaL_error(L, "shell: bad env name '%s'", key);
-        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
-            const char *v = lua_tostring(L, -1); /* converts the value slot, not the key */
-            lua_pushfstring(L, "%s=%s", key, v);
-            lua_rawseti(L, strs, (lua_Integer)++nover);
-        } else if (!(lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
-            luaL_error(L, "shell: env value of '%s' must be a string, a number or false", key);
+    if (envt) {
+        lua_pushnil(L);
+        while (lua_next(L, envt)) {
+            size_t kl;
+            const char *key;
+            int ty = lua_type(L, -1);
+            if (lua_type(L, -2) != LUA_TSTRING)
+                luaL_error(L, "shell: env keys must be strings");
+            key = lua_tolstring(L, -2, &kl);
+            if (kl == 0 || memchr(key, '=', kl) || strlen(key) != kl)
+                luaL_error(L, "shell: bad env name '%s'", key);
+            if (ty == LUA_TSTRING || ty == LUA_TNUMBER) {
+                size_t vl;
+                const char *v =
+                    lua_tolstring(L, -1, &vl); /* converts the value slot, not the key */
+                if (strlen(v) != vl)
+                    luaL_error(L, "shell: env value of '%s' contains a NUL byte", key);
+                lua_pushfstring(L, "%s=%s", key, v);
+                lua_rawseti(L, strs, (lua_Integer)++nover);
+            } else if (ty != LUA_TBOOLEAN) {
+                luaL_error(L, "shell: env value of '%s' must be a string, a number, true or false",
+                           key);
+            }
+            lua_pop(L, 1);
         }
-        lua_pop(L, 1);
     }
     envp = lua_newuserdatauv(L, (nenv + nover + 1) * sizeof(char *), 0);
     lua_rawseti(L, strs, 0);
@@ -486,10 +542,22 @@ static char **shell_build_env(lua_State *L, int envt, int scratch)
         const char *eq = strchr(*e, '=');
         if (!eq)
             continue;
-        lua_pushlstring(L, *e, (size_t)(eq - *e));
-        if (lua_rawget(L, envt) == LUA_TNIL)
+        int pass = inherit || shell_env_is_base(*e, (size_t)(eq - *e));
+        if (envt) {
+            lua_pushlstring(L, *e, (size_t)(eq - *e));
+            switch (lua_rawget(L, envt)) {
+            case LUA_TNIL:
+                break;
+            case LUA_TBOOLEAN: /* true: pass ours through; false: withhold it */
+                pass = lua_toboolean(L, -1);
+                break;
+            default: /* a value given: added below */
+                pass = 0;
+            }
+            lua_pop(L, 1);
+        }
+        if (pass)
             envp[k++] = *e;
-        lua_pop(L, 1);
     }
     for (size_t i = 1; i <= nover; i++) {
         lua_rawgeti(L, strs, (lua_Integer)i);
@@ -554,12 +622,17 @@ static void shell_read_opts(lua_State *L, int opts, int scratch, shell_opts *o)
     lua_getfield(L, opts, "readonly");
     o->readonly = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, opts, "inherit_env");
+    int inherit = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     switch (lua_getfield(L, opts, "env")) {
     case LUA_TNIL:
         lua_pop(L, 1);
+        /* Everything inherited and nothing changed: libuv passes ours. */
+        o->env = inherit ? NULL : shell_build_env(L, 0, 0, scratch);
         break;
     case LUA_TTABLE:
-        o->env = shell_build_env(L, lua_gettop(L), scratch);
+        o->env = shell_build_env(L, lua_gettop(L), inherit, scratch);
         lua_pop(L, 1);
         break;
     default:
@@ -629,16 +702,21 @@ static int shell_start(lua_State *L, const char **argv, int opts, int scratch)
     if (label_len > SHELL_LABEL_MAX)
         label_len = SHELL_LABEL_MAX;
     p->label = malloc(label_len + 4);
+    p->prog = redact_dup(argv[0], strlen(argv[0]), NULL);
     if (o.has_stdin && o.stdin_len)
         p->stdin_data = malloc(o.stdin_len);
-    if (!p->label || (o.has_stdin && o.stdin_len && !p->stdin_data)) {
+    if (!p->label || !p->prog || (o.has_stdin && o.stdin_len && !p->stdin_data)) {
         free(p->label);
+        free(p->prog);
         free(p->stdin_data);
         free(p);
         return tn_err_fail(L, "spawn", "out of memory starting %s", label);
     }
+    /* Cut after redaction (shell_push_cmdline): a cut cannot split a secret. */
     memcpy(p->label, label, label_len);
-    strcpy(p->label + label_len, lua_rawlen(L, -1) > label_len ? "..." : "");
+    if (lua_rawlen(L, -1) > label_len)
+        memcpy(p->label + label_len, "...", 3), label_len += 3;
+    p->label[label_len] = 0;
     if (p->stdin_data)
         memcpy(p->stdin_data, o.stdin_data, o.stdin_len);
     p->stdin_len = o.stdin_len;
@@ -687,15 +765,21 @@ static int shell_start(lua_State *L, const char **argv, int opts, int scratch)
     if (r < 0) {
         /* Nothing ran: close every handle (the last close frees p). */
         p->done = 1;
+        tn_run_call(tn_task_run(t), "shell", p->prog, (double)(uv_hrtime() - p->start_ns) / 1e9,
+                    "spawn");
         shell_close(p, (uv_handle_t *)&p->proc);
         shell_close(p, (uv_handle_t *)&p->timer);
         shell_close_out(p);
         shell_close_err(p);
         shell_close_in(p);
-        if (o.cwd)
-            return tn_err_fail(L, "spawn", "cannot run '%s' in '%s': %s", argv[0], o.cwd,
-                               uv_strerror(r));
-        return tn_err_fail(L, "spawn", "cannot run '%s': %s", argv[0], uv_strerror(r));
+        if (o.cwd) {
+            char *cwd = redact_dup(o.cwd, strlen(o.cwd), NULL);
+            lua_pushstring(L, cwd ? cwd : "***"); /* anchored: freed before tn_err_fail */
+            free(cwd);
+            return tn_err_fail(L, "spawn", "cannot run '%s' in '%s': %s", p->prog,
+                               lua_tostring(L, -1), uv_strerror(r));
+        }
+        return tn_err_fail(L, "spawn", "cannot run '%s': %s", p->prog, uv_strerror(r));
     }
     p->pid = p->proc.pid;
     shell_live_add(p);

@@ -35,6 +35,8 @@ foreach(src ${E2E_TESTS})
   endif()
 endforeach()
 
+include(${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz.cmake) # tests/fuzz/fuzz_*.c -> fuzz.NAME (clang-14)
+
 add_test(NAME pg.start COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/start.sh)
 add_test(NAME pg.stop COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/stop.sh)
 set_tests_properties(pg.start PROPERTIES FIXTURES_SETUP pg ENVIRONMENT "${TOCSIN_TEST_ENV}")

@@ -1,0 +1,4 @@
+local t = {}
+t.t = t
+t[t] = t
+return { params = t }

@@ -1,0 +1,2 @@
+local defaults = { params = { a = { b = { c = "d" } } }, limits = { cpu = 1 } }
+return setmetatable({ runbooks = { "x" } }, { __index = defaults })

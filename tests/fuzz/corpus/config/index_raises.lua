@@ -1,0 +1,1 @@
+return setmetatable({}, { __index = function(_, k) error("no " .. k) end })

@@ -1,0 +1,15 @@
+return {
+  state = "sqlite:.tocsin/state.db",
+  runbooks = { "scripts/runbooks" },
+  listen = "127.0.0.1:9077",
+  api_token = secret("TOCSIN_API_TOKEN"),
+  params = { backend = "https://backend.railway.app", frontend = "https://frontend.railway.app",
+             database = secret("DATABASE_URL") },
+  platform = "railway",
+  contacts = { first_responder = { "slack", "email:oncall@example.com" } },
+  channels = { slack = { kind = "slack", url = secret("SLACK_WEBHOOK_URL") } },
+  severity = { P0 = { respond = "15m", escalate = "30m", commander = "60m" } },
+  limits = { cpu = 30, memory = "256MiB" },
+  schedules = { { every = "30s", runbook = "health_check" } },
+  alerts = { { match = { alertname = "DatabaseDown" }, runbook = "database_down" } },
+}
