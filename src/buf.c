@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void buf_init(buf *b, size_t max)
+void buf_init(buf_t *b, size_t max)
 {
     memset(b, 0, sizeof *b);
     b->max = max;
 }
 
-int buf_add(buf *b, const void *s, size_t n)
+int buf_reserve(buf_t *b, size_t n)
 {
     if (b->failed)
         return -1;
@@ -32,6 +32,13 @@ int buf_add(buf *b, const void *s, size_t n)
         b->p = p;
         b->cap = cap;
     }
+    return 0;
+}
+
+int buf_add(buf_t *b, const void *s, size_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
     if (n)
         memcpy(b->p + b->n, s, n);
     b->n += n;
@@ -39,17 +46,17 @@ int buf_add(buf *b, const void *s, size_t n)
     return 0;
 }
 
-int buf_addstr(buf *b, const char *s)
+int buf_addstr(buf_t *b, const char *s)
 {
     return buf_add(b, s, strlen(s));
 }
 
-int buf_addc(buf *b, char c)
+int buf_addc(buf_t *b, char c)
 {
     return buf_add(b, &c, 1);
 }
 
-int buf_vfmt(buf *b, const char *fmt, va_list ap)
+int buf_vfmt(buf_t *b, const char *fmt, va_list ap)
 {
     char small[256];
     va_list ap2;
@@ -76,7 +83,7 @@ int buf_vfmt(buf *b, const char *fmt, va_list ap)
     return rc;
 }
 
-int buf_fmt(buf *b, const char *fmt, ...)
+int buf_fmt(buf_t *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -85,12 +92,12 @@ int buf_fmt(buf *b, const char *fmt, ...)
     return rc;
 }
 
-const char *buf_str(const buf *b)
+const char *buf_str(const buf_t *b)
 {
     return b->p ? b->p : "";
 }
 
-char *buf_take(buf *b, size_t *n)
+char *buf_take(buf_t *b, size_t *n)
 {
     char *p = b->failed ? NULL : b->p;
     if (!p && !b->failed)
@@ -104,7 +111,7 @@ char *buf_take(buf *b, size_t *n)
     return p;
 }
 
-void buf_reset(buf *b)
+void buf_reset(buf_t *b)
 {
     b->n = 0;
     b->failed = 0;
@@ -112,7 +119,17 @@ void buf_reset(buf *b)
         b->p[0] = 0;
 }
 
-void buf_free(buf *b)
+void buf_shrink(buf_t *b, size_t keep)
+{
+    if (b->cap > keep) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+    buf_reset(b);
+}
+
+void buf_free(buf_t *b)
 {
     free(b->p);
     size_t max = b->max;
@@ -148,7 +165,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-int buf_add_json(buf *b, const char *s, size_t n)
+int buf_add_json(buf_t *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     buf_addc(b, '"');
@@ -195,7 +212,7 @@ int buf_add_json(buf *b, const char *s, size_t n)
     return buf_addc(b, '"');
 }
 
-int buf_add_safe(buf *b, const char *s, size_t n)
+int buf_add_safe(buf_t *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t start = 0;

@@ -53,7 +53,7 @@ char **catalog_dir_files(const char *dir, int *n)
         if (!nv)
             break;
         v = nv;
-        buf b = BUF_INIT;
+        buf_t b = BUF_INIT;
         buf_fmt(&b, "%s/%s", dir, e->d_name);
         if (!(v[*n] = buf_take(&b, NULL)))
             break;
@@ -68,7 +68,7 @@ char **catalog_dir_files(const char *dir, int *n)
 /* scripts/runbooks/x.lua requires from scripts/lib. */
 static void add_lib_path(tn_config *c, const char *path)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     const char *slash = strrchr(path, '/');
     if (slash)
         buf_fmt(&b, "%.*s/../lib", (int)(slash - path), path);
@@ -145,7 +145,7 @@ char *catalog_find(tn_config *c, const char *name)
     if (strchr(name, '/') || ends_with(name, ".lua"))
         return is_file(name) ? strdup(name) : NULL;
     for (int i = 0; c->runbook_dirs && c->runbook_dirs[i]; i++) {
-        buf b = BUF_INIT;
+        buf_t b = BUF_INIT;
         buf_fmt(&b, "%s/%s.lua", c->runbook_dirs[i], name);
         if (!b.failed && is_file(buf_str(&b)))
             return buf_take(&b, NULL);
@@ -174,7 +174,7 @@ static void report_line(catalog_report_fn report, void *ud, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 static void report_line(catalog_report_fn report, void *ud, const char *fmt, ...)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
     buf_vfmt(&b, fmt, ap);
@@ -318,7 +318,7 @@ int catalog_check(tn_config *c, char **paths, int npaths, catalog_report_fn repo
 }
 
 /* The triggers table at the top: alert = {k = v}, every = "30s", ... */
-static void triggers_text(lua_State *L, buf *b)
+static void triggers_text(lua_State *L, buf_t *b)
 {
     int first = 1;
     lua_pushnil(L);
@@ -368,7 +368,7 @@ static int push_triggers(tn_state *st)
 
 char *catalog_triggers_text(tn_state *st)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     if (push_triggers(st))
         triggers_text(st->L, &b);
     else

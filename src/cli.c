@@ -341,7 +341,7 @@ static void list_json(tn_state *st, const char *path)
     const char *sev = engine_runbook_string(st, "severity");
     const char *title = engine_runbook_string(st, "title");
     char *trig = catalog_triggers_json(st);
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     buf_addstr(&b, "{\"name\":");
     buf_add_json(&b, tn_state_name(st), strlen(tn_state_name(st)));
     buf_addstr(&b, ",\"title\":");

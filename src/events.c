@@ -78,7 +78,7 @@ static const char *clean_str(arena *a, const char *s)
 
 static void fallback(const tn_event *ev)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     if (ev->type == TN_EV_PRINT) {
         buf_add(&b, ev->text, ev->len);
         buf_addc(&b, '\n');

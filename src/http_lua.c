@@ -4,6 +4,7 @@
  * and their buffers are pooled. */
 #include "http_lua.h"
 
+#include "buf.h"
 #include "http_multi.h"
 #include "task.h"
 #include "util.h"
@@ -31,19 +32,14 @@
 #define HTTP_BUF_KEEP ((size_t)256 << 10)
 #define HTTP_METHOD_MAX 24
 
-typedef struct http_buf {
-    char *p;
-    size_t n, cap;
-} http_buf;
-
 typedef struct http_req {
     http_job job; /* first: the multi hands it back when done */
     CURL *easy;
     tn_task *task;
     struct curl_slist *headers;
-    http_buf body; /* response body */
-    http_buf head; /* header lines of the last response */
-    http_buf send; /* request body: curl reads it in place (POSTFIELDS) */
+    buf_t body; /* response body */
+    buf_t head; /* header lines of the last response */
+    buf_t send; /* request body: curl reads it in place (POSTFIELDS) */
     size_t max_body;
     int over_limit;
     CURLcode result;
@@ -55,57 +51,13 @@ typedef struct http_req {
 static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
-static http_buf http_url; /* scratch: the URL being built */
-static int http_down;     /* http_lua_shutdown ran: pool nothing */
+static buf_t http_url; /* scratch: the URL being built */
+static int http_down;  /* http_lua_shutdown ran: pool nothing */
 /* A push that raised (out of memory) leaves its request here; the next push
  * or http_lua_shutdown releases it. */
 static http_req *http_orphan;
 
 static const char http_res_mt_key = 'r';
-
-/* ---- buffers ----------------------------------------------------------- */
-
-static int buf_reserve(http_buf *b, size_t extra)
-{
-    if (b->n + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->n + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_add(http_buf *b, const char *s, size_t n)
-{
-    if (buf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
-}
-
-static void buf_trim(http_buf *b)
-{
-    b->n = 0;
-    if (b->cap > HTTP_BUF_KEEP) {
-        free(b->p);
-        b->p = NULL;
-        b->cap = 0;
-    }
-}
-
-static void buf_free(http_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
-}
 
 /* ---- request pool ------------------------------------------------------ */
 
@@ -162,9 +114,9 @@ static void req_release(http_req *r)
     r->task = NULL;
     r->over_limit = 0;
     r->result = CURLE_OK;
-    buf_trim(&r->body);
-    buf_trim(&r->head);
-    buf_trim(&r->send);
+    buf_shrink(&r->body, HTTP_BUF_KEEP);
+    buf_shrink(&r->head, HTTP_BUF_KEEP);
+    buf_shrink(&r->send, HTTP_BUF_KEEP);
     curl_easy_reset(r->easy);
     r->prev = NULL;
     r->next = http_pool;
@@ -250,7 +202,7 @@ static int is_ows(char c)
 
 /* Pushes the header lines of h as {lower-case name = value}; a repeated
  * header's values are joined with ", " (RFC 9110 5.3). */
-static void push_headers(lua_State *L, http_buf *h)
+static void push_headers(lua_State *L, buf_t *h)
 {
     lua_createtable(L, 0, 8);
     char *p = h->p, *end = h->p + h->n;
@@ -339,6 +291,13 @@ static int push_response(lua_State *L, void *op)
     curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
     if (!url)
         url = "";
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    buf_t target = BUF_INIT;
+    buf_fmt(&target, "%s %s", r->method, url);
+    tn_run_call(tn_task_run(r->task), "http", buf_str(&target), (double)total_us / 1e6,
+                r->result == CURLE_OK ? "ok" : error_kind(r->result, r->over_limit));
+    buf_free(&target);
     if (r->result != CURLE_OK) {
         const char *kind = error_kind(r->result, r->over_limit);
         if (r->over_limit) {
@@ -396,7 +355,7 @@ static int res_json(lua_State *L)
 
 /* RFC 3986 unreserved characters pass; everything else is %XX (as
  * curl_easy_escape does). */
-static int url_escape(http_buf *b, const char *s, size_t n)
+static int url_escape(buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     if (buf_reserve(b, n * 3) < 0)
@@ -433,7 +392,7 @@ static int qkey_cmp(const void *a, const void *b)
 
 /* One "k=v" pair; v is the value on top of the stack (left there).  *sep
  * is the separator to write first (0: none), '&' afterwards. */
-static int query_pair(lua_State *L, http_buf *b, const qkey *k, char *sep)
+static int query_pair(lua_State *L, buf_t *b, const qkey *k, char *sep)
 {
     const char *v;
     size_t vn;
@@ -462,7 +421,7 @@ static int query_pair(lua_State *L, http_buf *b, const qkey *k, char *sep)
 /* Appends the query table at idx to the URL in b (keys sorted, so the same
  * table always gives the same URL; an array value repeats its key).  Raises
  * on a malformed table; -1 when out of memory. */
-static int url_add_query(lua_State *L, http_buf *b, int idx)
+static int url_add_query(lua_State *L, buf_t *b, int idx)
 {
     qkey fixed[16], *keys = fixed;
     size_t nk = 0;
@@ -705,7 +664,7 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     }
 
     /* The URL with its query (from here on no metamethod runs). */
-    http_url.n = 0;
+    buf_reset(&http_url);
     if (buf_add(&http_url, url, urln) < 0)
         return luaL_error(L, "out of memory");
     if (query_idx && url_add_query(L, &http_url, query_idx) < 0)

@@ -55,7 +55,7 @@ static void push_json_value(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     int t = lua_type(L, idx);
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     if (t == LUA_TNUMBER) {
         if (lua_isinteger(L, idx)) {
             buf_fmt(&b, "%lld", (long long)lua_tointeger(L, idx));
@@ -105,7 +105,7 @@ static void push_json_value(lua_State *L, int idx)
 
 /* Human log lines show a field as key=value: strings bare unless they need
  * quotes, everything else as its JSON text. */
-static void add_text_field(buf *t, const char *k, size_t kn, lua_State *L, int vidx,
+static void add_text_field(buf_t *t, const char *k, size_t kn, lua_State *L, int vidx,
                            const char *json, size_t jn)
 {
     if (t->n)
@@ -150,7 +150,7 @@ static int log_at(lua_State *L, const char *level)
         lua_remove(L, -5);           /* ktext, value, vjson, key */
     }
     int top = lua_gettop(L);
-    buf j = BUF_INIT, t = BUF_INIT;
+    buf_t j = BUF_INIT, t = BUF_INIT;
     buf_addc(&j, '{');
     for (int i = base + 1; i <= top; i += 3) {
         size_t kn, jn;

@@ -6,7 +6,7 @@
 
 #include "buf.h"
 
-static void jstr(buf *b, const char *s)
+static void jstr(buf_t *b, const char *s)
 {
     buf_add_json(b, s ? s : "", s ? strlen(s) : 0);
 }
@@ -21,7 +21,7 @@ void out_json_event(const tn_event *ev, void *ud)
         return;
     if (ev->type == TN_EV_LOG && !strcmp(ev->level, "debug") && !o->debug)
         return;
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     buf_fmt(&b, "{\"event\":\"%s\",\"run\":", names[ev->type]);
     jstr(&b, ev->run_id);
     buf_fmt(&b, ",\"ts\":%.3f", ev->ts);

@@ -18,7 +18,7 @@ static const char *c_(out_tty *o, const char *code)
 }
 
 /* Event text: neutralised on a terminal. */
-static void text(out_tty *o, buf *b, const char *s, size_t n)
+static void text(out_tty *o, buf_t *b, const char *s, size_t n)
 {
     if (o->live)
         buf_add_safe(b, s, n);
@@ -26,12 +26,12 @@ static void text(out_tty *o, buf *b, const char *s, size_t n)
         buf_add(b, s, n);
 }
 
-static void textz(out_tty *o, buf *b, const char *s)
+static void textz(out_tty *o, buf_t *b, const char *s)
 {
     text(o, b, s, strlen(s));
 }
 
-static void indent(buf *b, int depth)
+static void indent(buf_t *b, int depth)
 {
     for (int i = 0; i < depth; i++)
         buf_addstr(b, "  ");
@@ -39,7 +39,7 @@ static void indent(buf *b, int depth)
 
 static void draw_active(out_tty *o)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     buf_addstr(&b, "\r\033[K");
     indent(&b, o->active_depth);
     buf_fmt(&b, "%s%s%s ", c_(o, "\033[36m"), spin_glyphs[o->spin % 10], c_(o, "\033[0m"));
@@ -104,7 +104,7 @@ void out_tty_close(out_tty *o)
     fflush(o->f);
 }
 
-static void emit(out_tty *o, FILE *f, buf *b)
+static void emit(out_tty *o, FILE *f, buf_t *b)
 {
     clear_active(o);
     if (b->failed)
@@ -118,7 +118,7 @@ static void emit(out_tty *o, FILE *f, buf *b)
 
 static void run_end(out_tty *o, const tn_event *ev)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     if (ev->dry_run) {
         buf_fmt(&b, "\n%sDry run:%s %d action%s would have been taken%s\n", c_(o, "\033[1m"),
                 c_(o, "\033[0m"), ev->nactions, ev->nactions == 1 ? "" : "s",
@@ -155,7 +155,7 @@ static void step_start(out_tty *o, const tn_event *ev)
 {
     if (!o->live)
         return;
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     /* A nested step: the parent's line becomes a heading. */
     if (o->active_title) {
         clear_active(o);
@@ -190,7 +190,7 @@ static void step_start(out_tty *o, const tn_event *ev)
 
 static void step_end(out_tty *o, const tn_event *ev)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     if (o->active_step == ev->step && o->active_title) {
         free(o->active_title);
         o->active_title = NULL;
@@ -231,7 +231,7 @@ static void log_line(out_tty *o, const tn_event *ev)
 {
     if (!strcmp(ev->level, "debug") && !o->debug)
         return;
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     time_t now = (time_t)ev->ts;
     struct tm tm;
     localtime_r(&now, &tm);
@@ -249,7 +249,7 @@ static void log_line(out_tty *o, const tn_event *ev)
 void out_tty_event(const tn_event *ev, void *ud)
 {
     out_tty *o = ud;
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     switch (ev->type) {
     case TN_EV_RUN_START:
     case TN_EV_CALL:

@@ -112,7 +112,7 @@ void tn_run_action(tn_run *r, const char *what, const char *text)
 {
     /* Kept for the run's summary (and its record), redacted now: the list
      * outlives this call and is handed around. */
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     buf_fmt(&b, "%s: %s", what, text);
     size_t n;
     char *line = buf_take(&b, &n);
@@ -138,13 +138,13 @@ void tn_run_log(tn_run *r, const char *level, const char *msg, const char *key, 
         return;
     }
     /* One field as a JSON object; both strings are plain text here. */
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     buf_addc(&b, '{');
     buf_add_json(&b, key, strlen(key));
     buf_addc(&b, ':');
     buf_add_json(&b, value ? value : "", value ? strlen(value) : 0);
     buf_addc(&b, '}');
-    buf t = BUF_INIT;
+    buf_t t = BUF_INIT;
     buf_fmt(&t, "%s=", key);
     if (value && (!*value || strpbrk(value, " \t\n\"=")))
         buf_add_json(&t, value, strlen(value));

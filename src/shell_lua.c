@@ -418,7 +418,7 @@ static int shell_is_plain(const char *s, size_t n)
 
 /* Appends s, shell-quoted where needed, after redacting it: quoting rewrites
  * a ' inside a secret as '\'', which the writers' filter would no longer see. */
-static void shell_add_quoted(buf *b, const char *s)
+static void shell_add_quoted(buf_t *b, const char *s)
 {
     size_t n;
     char *r = redact_dup(s, strlen(s), &n);
@@ -446,7 +446,7 @@ static void shell_add_quoted(buf *b, const char *s)
  * errors quote (and cut).  Raises on out of memory. */
 static void shell_push_cmdline(lua_State *L, const char **argv, const char *cwd)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     if (cwd) {
         buf_addstr(&b, "cd ");
         shell_add_quoted(&b, cwd);

@@ -24,7 +24,7 @@ static int failures, checks;
 
 static void test_buf(void)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     CHECK(!strcmp(buf_str(&b), ""));
     buf_fmt(&b, "%s-%d", "abc", 42);
     CHECK(!strcmp(buf_str(&b), "abc-42") && b.n == 6);
@@ -36,7 +36,7 @@ static void test_buf(void)
     CHECK(b.n == 6 + 999 && !b.failed);
     buf_free(&b);
 
-    buf lim;
+    buf_t lim;
     buf_init(&lim, 8);
     CHECK(buf_addstr(&lim, "12345678") == 0);
     CHECK(buf_addc(&lim, '9') < 0 && lim.failed);
@@ -45,7 +45,7 @@ static void test_buf(void)
     CHECK(buf_take(&lim, &n) == NULL && n == 0);
     buf_free(&lim);
 
-    buf e = BUF_INIT;
+    buf_t e = BUF_INIT;
     char *s = buf_take(&e, &n);
     CHECK(s && !strcmp(s, "") && n == 0);
     free(s);
@@ -53,7 +53,7 @@ static void test_buf(void)
 
 static const char *json(const char *s, size_t n)
 {
-    static buf b;
+    static buf_t b;
     buf_free(&b);
     buf_add_json(&b, s, n);
     return buf_str(&b);
@@ -77,7 +77,7 @@ static void test_json(void)
 
 static void test_safe(void)
 {
-    buf b = BUF_INIT;
+    buf_t b = BUF_INIT;
     buf_add_safe(&b, "ok\n\x1b[2Jred\x07\xc2\x9b", 13);
     CHECK(!strcmp(buf_str(&b), "ok\n\\x1b[2Jred\\x07\\x9b"));
     buf_free(&b);
