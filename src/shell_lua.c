@@ -8,6 +8,7 @@
 #include "task.h"
 #include "util.h"
 
+#include <assert.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <signal.h>
@@ -166,6 +167,10 @@ static int shell_push(lua_State *L, void *op);
  * task.  Runs inside libuv callbacks, so it only queues (tn_task_wake). */
 static void shell_complete(shell_proc *p)
 {
+    /* Once: the child exited (or the drain gave up on the pipes), nothing was
+     * cancelled, and the task has not been woken yet. */
+    assert(!p->done && !p->canceled && !p->pending_push);
+    assert(p->exited && !p->out_open && !p->err_open);
     p->done = 1;
     p->phase = SHELL_DONE;
     if (!p->end_ns)
@@ -199,12 +204,14 @@ static void shell_on_timer(uv_timer_t *tm)
         return;
     switch (p->phase) {
     case SHELL_RUN:
+        assert(!p->timed_out && !p->exited);
         p->timed_out = 1;
         shell_kill_group(p, SIGTERM);
         p->phase = SHELL_GRACE;
         uv_timer_start(&p->timer, shell_on_timer, p->grace_ms, 0);
         break;
     case SHELL_GRACE:
+        assert(p->timed_out);
         shell_kill_group(p, SIGKILL);
         p->phase = SHELL_DRAIN;
         uv_timer_start(&p->timer, shell_on_timer, SHELL_DRAIN_MS, 0);
@@ -224,6 +231,7 @@ static void shell_on_timer(uv_timer_t *tm)
 static void shell_on_exit(uv_process_t *proc, int64_t status, int sig)
 {
     shell_proc *p = proc->data;
+    assert(!p->exited && p->phase != SHELL_DONE);
     p->exited = 1;
     p->exit_status = status;
     p->term_signal = sig;
