@@ -22,7 +22,8 @@ struct tn_run {
     int ok;    /* root returned normally and not `false`/`nil, err` */
     int limit; /* failed on the CPU or memory limit */
     int canceled;
-    int failed_apart; /* a part of the run its root does not see failed (a server's dispatcher) */
+    /* A part of the run its root does not see failed (a server's dispatcher). */
+    int failed_apart;
     char *error;   /* "file:line: message\nstack traceback:..." when failed */
     int next_step; /* step ids */
     int steps_failed;
