@@ -574,7 +574,8 @@ static int serve_k(lua_State *L, int status, lua_KContext ctx)
     return 1; /* srv */
 }
 
-/* http.serve{listen=, routes=, max_body=, idle_timeout=} -> srv | nil, err */
+/* http.serve{listen=, routes=, max_body=, idle_timeout=, request_timeout=,
+ * max_connections=, max_inflight=} -> srv | nil, err */
 int server_lua_serve(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -604,6 +605,22 @@ int server_lua_serve(lua_State *L)
     }
     lua_pop(L, 1);
     double idle = tn_opt_duration(L, 1, "idle_timeout", 0);
+    double request_timeout = tn_opt_duration(L, 1, "request_timeout", 0);
+    int max_conns = 0;
+    if (lua_getfield(L, 1, "max_connections") != LUA_TNIL) {
+        int isint;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        if (!isint || v < 1 || v > 1000000)
+            return luaL_error(L, "http.serve: max_connections must be a positive integer");
+        max_conns = (int)v;
+    }
+    lua_pop(L, 1);
+    /* Bodies are copied into the run's Lua state: by default at most a
+     * quarter of its memory limit is taken by bodies in flight. */
+    uint64_t max_inflight = engine_state_of(L)->mem_limit / 4;
+    if (max_inflight > (uint64_t)64 << 20 || !max_inflight)
+        max_inflight = (uint64_t)64 << 20;
+    max_inflight = tn_opt_size(L, 1, "max_inflight", max_inflight);
     if (lua_getfield(L, 1, "routes") != LUA_TTABLE)
         return luaL_error(
             L, "http.serve: routes must be a table {[\"GET /path\"] = function(req) ... end}");
@@ -639,6 +656,9 @@ int server_lua_serve(lua_State *L)
                      .nroutes = n,
                      .max_body = max_body,
                      .idle_timeout = idle,
+                     .request_timeout = request_timeout,
+                     .max_connections = max_conns,
+                     .max_inflight = (size_t)max_inflight,
                      .on_request = on_request,
                      .on_close = on_close,
                      .ud = b};
