@@ -1183,13 +1183,13 @@ int server_respond(server_req *rq, int status, const char *const *headers, int n
         return 0;
     if (close) {
         c->close_after = 1;
-        c->state = C_DRAINING;
-        uv_timer_start(&c->timer, on_timer, c->s->idle_ms, 0);
-    } else if (c->tcp.write_queue_size > 0) {
-        c->state = C_DRAINING; /* on_write goes on with the next request */
-        uv_timer_start(&c->timer, on_timer, c->s->idle_ms, 0);
+        conn_set_state(c, C_DRAINING);
+        conn_timer(c, c->s->idle_ms);
+    } else if (!c->s->detached && c->tcp.write_queue_size > 0) {
+        conn_set_state(c, C_DRAINING); /* on_write goes on with the next request */
+        conn_timer(c, c->s->idle_ms);
     } else {
-        c->state = C_READING;
+        conn_set_state(c, C_READING);
         conn_input(c, NULL, 0);
     }
     return 0;
