@@ -1174,12 +1174,16 @@ int server_respond(server_req *rq, int status, const char *const *headers, int n
     int head = rq->method && !strcmp(rq->method, "HEAD");
     if (c)
         c->rq = NULL;
-    req_free(rq);
-    if (!c || c->state != C_BUSY)
+    if (!c || c->state != C_BUSY) {
+        req_free(rq);
         return 0;
+    }
     if (!c->keep_alive || c->s->closing || c->close_after)
         close = 1;
-    if (conn_send(c, status, headers, nheaders, body, len, head, close) < 0)
+    /* rq is freed once the answer is copied: body may point into it (an echo). */
+    int rc = conn_send(c, status, headers, nheaders, body, len, head, close);
+    req_free(rq);
+    if (rc < 0)
         return 0;
     if (close) {
         c->close_after = 1;
