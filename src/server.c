@@ -1258,8 +1258,8 @@ static void parse_on_request(server_req *rq, void *ud)
     server_respond(rq, 200, h, 1, rq->body ? rq->body : "", rq->body_len);
 }
 
-int server_parse(const server_opts *o, const char *data, size_t len, int *status, int *nfound,
-                 char *err, size_t errlen)
+int server_parse(const server_opts *o, const char *data, size_t len, size_t chunk, int *status,
+                 int *nfound, char *err, size_t errlen)
 {
     parse_count pc = {0};
     server_opts so = *o;
@@ -1281,7 +1281,10 @@ int server_parse(const server_opts *o, const char *data, size_t len, int *status
     c->state = C_READING;
     http_parser_init(&c->p, HTTP_REQUEST);
     c->p.data = c;
-    conn_input(c, data, len);
+    if (!chunk)
+        chunk = len;
+    for (size_t off = 0; off < len && c->state == C_READING; off += chunk)
+        conn_input(c, data + off, len - off < chunk ? len - off : chunk);
     /* Each answer was "written" at once; an error answer ends the input. */
     int n = s->nrequests;
     *status = c->failed_status;

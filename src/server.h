@@ -107,15 +107,16 @@ const char *server_req_header(const server_req *rq, const char *lname);
 size_t server_pct_decode(char *s, size_t n, int plus);
 
 /* For tests and the fuzzer: the request-parsing path of a connection, with
- * no socket.  Parses len bytes as what one connection received, request
- * after request (each routed, then answered at once without a write, as a
- * pipelining client would see), with o's routes and limits (o->listen and the
- * callbacks are unused).  Returns the number of requests routed; *status is
- * 0, or the error status the connection would answer (400, 413, 431, 503,
- * 505) and stop at; *nfound the requests among them that matched a route.
- * SERVER_EUSAGE for a bad route (message in err). */
-int server_parse(const server_opts *o, const char *data, size_t len, int *status, int *nfound,
-                 char *err, size_t errlen);
+ * no socket.  Parses len bytes as what one connection received, in reads of
+ * chunk bytes (0: one read), request after request (each routed, then
+ * answered at once without a write, as a pipelining client would see), with
+ * o's routes and limits (o->listen and the callbacks are unused).  Returns
+ * the number of requests routed; *status is 0, or the error status the
+ * connection would answer (400, 413, 431, 503, 505) and stop at; *nfound
+ * the requests among them that matched a route.  SERVER_EUSAGE for a bad
+ * route (message in err). */
+int server_parse(const server_opts *o, const char *data, size_t len, size_t chunk, int *status,
+                 int *nfound, char *err, size_t errlen);
 /* The index of the route of o that method and path go to, -1 for none, or
  * SERVER_EUSAGE for a bad route (message in err). */
 int server_route(const server_opts *o, const char *method, const char *path, char *err,

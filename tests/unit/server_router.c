@@ -107,6 +107,8 @@ static void test_pct(void)
 }
 
 /* server_parse over a buffer: requests routed, error status, matches. */
+static size_t chunk; /* feed in reads of this many bytes (0: one read) */
+
 static int parse(const char *data, size_t max_body, size_t max_inflight, int *status, int *found)
 {
     server_opts o = {.routes = routes,
@@ -114,7 +116,7 @@ static int parse(const char *data, size_t max_body, size_t max_inflight, int *st
                      .max_body = max_body,
                      .max_inflight = max_inflight};
     char err[256];
-    return server_parse(&o, data, strlen(data), status, found, err, sizeof err);
+    return server_parse(&o, data, strlen(data), chunk, status, found, err, sizeof err);
 }
 
 static void test_parse(void)
@@ -174,6 +176,10 @@ int main(void)
     test_match();
     test_patterns();
     test_pct();
+    test_parse();
+    chunk = 1; /* the same, a byte at a time */
+    test_parse();
+    chunk = 7;
     test_parse();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
