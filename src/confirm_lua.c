@@ -170,8 +170,8 @@ int confirm_lua_confirm(lua_State *L)
     }
     if (!isatty(0)) {
         tn_run_log(r, "warn", q, "answer",
-                def ? "yes (default: no terminal)"
-                    : "no (default: no terminal; pass --yes to approve)");
+                   def ? "yes (default: no terminal)"
+                       : "no (default: no terminal; pass --yes to approve)");
         lua_pushboolean(L, def);
         return 1;
     }
