@@ -1,8 +1,10 @@
 /* server.c — the HTTP/1.1 server core: a libuv TCP listener, one http-parser
  * per connection, keep-alive, pipelined requests answered one at a time and in
- * order, body/header limits, idle timeouts and a small "METHOD /path" router.
- * Its owner (server_lua.c for http.serve, later the daemon) gets routed
- * requests through a callback and answers them with server_respond. */
+ * order, and the limits that let it face hostile clients (body and header
+ * sizes, idle and per-request deadlines, connections, descriptors, bodies in
+ * flight).  Routing is server_route.c's.  Its owner (server_lua.c for
+ * http.serve, later the daemon) gets routed requests through a callback and
+ * answers them with server_respond. */
 #include "server.h"
 
 #include <assert.h>
@@ -18,6 +20,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "server_route.h"
 #include "task.h"
 #include "util.h"
 
@@ -49,19 +52,12 @@
  *   LINGER   -> CLOSING */
 enum { C_READING, C_BUSY, C_DRAINING, C_LINGER, C_CLOSING };
 
-typedef struct route {
-    char *method; /* upper-case; NULL: any method */
-    char *path;
-    size_t len;
-    int prefix; /* the pattern ended in "/" + "*"; path is what precedes it */
-} route;
-
 struct server {
     uv_tcp_t tcp;
     void (*on_request)(server_req *rq, void *ud);
     void (*on_close)(void *ud);
     void *ud;
-    route *routes;
+    server_route *routes;
     int nroutes;
     int port;
     size_t max_body;
@@ -212,99 +208,6 @@ static void req_free(server_req *rq)
         s->nreqs--;
         server_maybe_free(s); /* the last request of a closed server */
     }
-}
-
-static int is_tchar(int ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/* ---- routes ------------------------------------------------------------ */
-
-static int route_parse(route *r, const char *pat, char *err, size_t errlen)
-{
-    const char *sp = strchr(pat, ' ');
-    memset(r, 0, sizeof *r);
-    if (!sp || sp == pat || sp[1] != '/' || strchr(sp + 1, ' ')) {
-        snprintf(err, errlen, "route '%s': expected \"METHOD /path\" (e.g. \"GET /api/health\")",
-                 pat);
-        return -1;
-    }
-    size_t mlen = (size_t)(sp - pat);
-    if (!(mlen == 1 && pat[0] == '*')) {
-        for (size_t i = 0; i < mlen; i++)
-            if (!is_tchar((unsigned char)pat[i]) || pat[i] == '*') {
-                snprintf(err, errlen, "route '%s': invalid method", pat);
-                return -1;
-            }
-        if (!(r->method = strndup(pat, mlen)))
-            goto oom;
-        for (char *m = r->method; *m; m++)
-            if (*m >= 'a' && *m <= 'z')
-                *m -= 32;
-    }
-    const char *path = sp + 1;
-    size_t plen = strlen(path);
-    const char *star = strchr(path, '*');
-    if (star) {
-        if (star != path + plen - 1 || star[-1] != '/') {
-            snprintf(err, errlen, "route '%s': '*' may only end the path, as in \"GET /api/*\"",
-                     pat);
-            goto fail;
-        }
-        r->prefix = 1;
-        plen -= 2; /* drop the trailing slash and star: "/api", or "" for everything */
-    }
-    if (!(r->path = strndup(path, plen)))
-        goto oom;
-    r->len = plen;
-    return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-fail:
-    free(r->method);
-    r->method = NULL;
-    return -1;
-}
-
-/* The most specific route for method and path, or -1.  HEAD falls back to a
- * GET route (the body is not sent). */
-static int route_match(const server *s, const char *method, const char *path)
-{
-    int best = -1;
-    long best_score = -1;
-    size_t plen = strlen(path);
-    int head = !strcmp(method, "HEAD");
-    for (int i = 0; i < s->nroutes; i++) {
-        const route *r = &s->routes[i];
-        int mscore;
-        if (!r->method)
-            mscore = 1;
-        else if (!strcmp(r->method, method))
-            mscore = 3;
-        else if (head && !strcmp(r->method, "GET"))
-            mscore = 2;
-        else
-            continue;
-        long score;
-        if (!r->prefix) {
-            if (plen != r->len || memcmp(path, r->path, plen))
-                continue;
-            score = 1L << 28;
-        } else {
-            if (plen < r->len || memcmp(path, r->path, r->len) ||
-                (plen > r->len && path[r->len] != '/'))
-                continue;
-            score = (long)r->len;
-        }
-        score = score * 4 + mscore;
-        if (score > best_score) {
-            best_score = score;
-            best = i;
-        }
-    }
-    return best;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -699,7 +602,7 @@ static void conn_dispatch(server_conn *c)
         server_respond_error(rq, 503, "the server is closing");
         return;
     }
-    int i = route_match(s, rq->method, rq->path);
+    int i = server_route_match(s->routes, s->nroutes, rq->method, rq->path);
     if (i < 0) {
         server_respond_error(rq, 404, "not found");
         return;
@@ -977,10 +880,8 @@ static void server_maybe_free(server *s)
         servers = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    for (int i = 0; i < s->nroutes; i++) {
-        free(s->routes[i].method);
-        free(s->routes[i].path);
-    }
+    for (int i = 0; i < s->nroutes; i++)
+        server_route_free(&s->routes[i]);
     free(s->routes);
     free(s);
 }
@@ -1058,7 +959,7 @@ static int server_new(server **out, const server_opts *o, char *err, size_t errl
         return UV_ENOMEM;
     }
     for (int i = 0; i < o->nroutes; i++) {
-        if (route_parse(&s->routes[i], o->routes[i], err, errlen) < 0) {
+        if (server_route_parse(&s->routes[i], o->routes[i], err, errlen) < 0) {
             s->nroutes = i;
             s->closing = 1;
             server_maybe_free(s);
@@ -1163,7 +1064,7 @@ int server_respond(server_req *rq, int status, const char *const *headers, int n
         if (!*name)
             return SERVER_EUSAGE;
         for (const char *p = name; *p; p++)
-            if (!is_tchar((unsigned char)*p))
+            if (!server_route_tchar((unsigned char)*p))
                 return SERVER_EUSAGE;
         if (strpbrk(value, "\r\n"))
             return SERVER_EUSAGE;
@@ -1298,17 +1199,4 @@ int server_parse(const server_opts *o, const char *data, size_t len, size_t chun
     s->closing = 1;
     server_maybe_free(s);
     return n;
-}
-
-int server_route(const server_opts *o, const char *method, const char *path, char *err,
-                 size_t errlen)
-{
-    server *s;
-    int rc = server_new(&s, o, err, errlen);
-    if (rc < 0)
-        return rc;
-    int i = route_match(s, method, path);
-    s->closing = 1;
-    server_maybe_free(s);
-    return i;
 }

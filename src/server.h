@@ -117,11 +117,6 @@ size_t server_pct_decode(char *s, size_t n, int plus);
  * route (message in err). */
 int server_parse(const server_opts *o, const char *data, size_t len, size_t chunk, int *status,
                  int *nfound, char *err, size_t errlen);
-/* The index of the route of o that method and path go to, -1 for none, or
- * SERVER_EUSAGE for a bad route (message in err). */
-int server_route(const server_opts *o, const char *method, const char *path, char *err,
-                 size_t errlen);
-
 /* Lua (server_lua.c): http.serve{listen = "127.0.0.1:0", routes = {["GET /x"] =
  * function(req) ... end}, max_body = "1MiB", idle_timeout = 60, request_timeout = 30,
  * max_connections = 1024, max_inflight = "64MiB" (default: a quarter of the run's

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "server_route.h"
 
 static int failures, checks;
 #define CHECK(cond)                                                                                \
@@ -31,7 +32,7 @@ static int route(const char *method, const char *path)
 {
     server_opts o = {.routes = routes, .nroutes = (int)(sizeof routes / sizeof *routes)};
     char err[256];
-    return server_route(&o, method, path, err, sizeof err);
+    return server_route_find(&o, method, path, err, sizeof err);
 }
 
 static void test_match(void)
@@ -63,7 +64,7 @@ static int bad_route(const char *pat)
     const char *const one[] = {pat};
     server_opts o = {.routes = one, .nroutes = 1};
     char err[256] = "";
-    int rc = server_route(&o, "GET", "/", err, sizeof err);
+    int rc = server_route_find(&o, "GET", "/", err, sizeof err);
     return rc == SERVER_EUSAGE && strstr(err, pat) != NULL;
 }
 
