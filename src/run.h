@@ -27,7 +27,9 @@ struct tn_run {
     int ok;    /* root returned normally and not `false`/`nil, err` */
     int limit; /* failed on the CPU or memory limit */
     int canceled;
-    int stalled;   /* cancelled because nothing could ever wake it: a failure */
+    int stalled; /* cancelled because nothing could ever wake it: a failure */
+    /* A part of the run its root does not see failed (a server's dispatcher). */
+    int failed_apart;
     char *error;   /* "file:line: message\nstack traceback:..." when failed */
     int next_step; /* step ids */
     int steps_failed;

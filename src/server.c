@@ -1,10 +1,13 @@
 /* server.c — the HTTP/1.1 server core: a libuv TCP listener, one http-parser
  * per connection, keep-alive, pipelined requests answered one at a time and in
- * order, body/header limits, idle timeouts and a small "METHOD /path" router.
- * Its owner (server_lua.c for http.serve, later the daemon) gets routed
- * requests through a callback and answers them with server_respond. */
+ * order, and the limits that let it face hostile clients (body and header
+ * sizes, idle and per-request deadlines, connections, descriptors, bodies in
+ * flight).  Routing is server_route.c's.  Its owner (server_lua.c for
+ * http.serve, later the daemon) gets routed requests through a callback and
+ * answers them with server_respond. */
 #include "server.h"
 
+#include <assert.h>
 #include <http_parser.h>
 #include <limits.h>
 #include <stdint.h>
@@ -12,13 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <uv.h>
 
+#include "buf.h"
+#include "server_route.h"
 #include "task.h"
+#include "util.h"
 
 #define SERVER_MAX_BODY ((size_t)1 << 20)
 #define SERVER_IDLE_TIMEOUT 60.0
+#define SERVER_REQUEST_TIMEOUT 30.0
+#define SERVER_MAX_CONNECTIONS 1024
+#define SERVER_MAX_INFLIGHT ((size_t)64 << 20)
+/* Descriptors the server leaves to the rest of the process (the runbook's
+ * own HTTP, SQL, shell and files): at least this many, or an eighth of
+ * RLIMIT_NOFILE when that is more. */
+#define SERVER_FD_RESERVE 64
 #define SERVER_MAX_HEADERS 100
 #define SERVER_BACKLOG 511
 /* After an error answer the peer may still be sending (a refused body): we
@@ -26,25 +40,35 @@
  * a TCP reset triggered by unread data. */
 #define SERVER_LINGER_MS 2000
 
+/* A connection's states.  READING: parsing input (between requests or inside
+ * one); BUSY: a complete request is with the owner, input waits; DRAINING:
+ * an answer is being written (then READING again, or LINGER/close);
+ * LINGER: half-closed after an error answer, reading and dropping what the
+ * peer still sends; CLOSING: handles closing, nothing more happens.
+ * conn_set_state asserts that every transition is one of these:
+ *   READING  -> BUSY, DRAINING (error answer), CLOSING
+ *   BUSY     -> READING, DRAINING, CLOSING
+ *   DRAINING -> READING, LINGER, CLOSING
+ *   LINGER   -> CLOSING */
 enum { C_READING, C_BUSY, C_DRAINING, C_LINGER, C_CLOSING };
-
-typedef struct route {
-    char *method; /* upper-case; NULL: any method */
-    char *path;
-    size_t len;
-    int prefix; /* the pattern ended in "/" + "*"; path is what precedes it */
-} route;
 
 struct server {
     uv_tcp_t tcp;
     void (*on_request)(server_req *rq, void *ud);
     void (*on_close)(void *ud);
     void *ud;
-    route *routes;
+    server_route *routes;
     int nroutes;
     int port;
     size_t max_body;
-    uint64_t idle_ms;
+    uint64_t idle_ms, request_ms;
+    int max_conns;
+    size_t max_inflight;
+    size_t inflight; /* body bytes of requests not freed yet (reserved or received) */
+    int nconns;      /* connections not closed yet */
+    int nreqs;       /* requests not freed yet: the server outlives them */
+    int nrequests;   /* requests parsed and routed, ever */
+    int detached;    /* no sockets (server_parse): nothing is written */
     server_conn *conns;
     int listening; /* the listener handle is not closed yet */
     int closing;
@@ -62,12 +86,17 @@ struct server_conn {
     int state;
     int handles; /* libuv handles not closed yet */
     int reading;
-    int feeding; /* inside conn_input: do not re-enter */
-    int nwrites; /* writes not completed yet */
+    int feeding;       /* inside conn_input: do not re-enter */
+    int in_request;    /* bytes of the next request arrived: its deadline runs */
+    uint64_t deadline; /* loop time (ms) by which that request must be complete */
+    int nwrites;       /* writes not completed yet */
     int keep_alive, close_after, linger;
-    int error_status; /* set by a parser callback that refused the request */
-    int in_value;     /* header assembly: the last piece was a value */
-    char *hf, *hv;    /* header field and value being assembled */
+    int error_status;          /* set by a parser callback that refused the request */
+    const char *error_message; /* with it, when not the usual one for the status */
+    int failed_status;         /* the error answered (conn_fail), for server_parse */
+    int accepted;              /* counted in nconns and server_fds until closed */
+    int in_value;              /* header assembly: the last piece was a value */
+    char *hf, *hv;             /* header field and value being assembled */
     size_t hfn, hfcap, hvn, hvcap;
     char *pending; /* bytes after a complete request, parsed once it is answered */
     size_t npending;
@@ -82,16 +111,34 @@ typedef struct wreq {
 } wreq;
 
 static server *servers; /* open or still closing, for server_shutdown */
+/* Accepted sockets of every server, open: descriptors the servers hold, and
+ * how many they may hold (RLIMIT_NOFILE less a reserve for the rest). */
+static int server_fds, server_fd_budget = INT_MAX;
 /* Reads are parsed as soon as they arrive, so one buffer serves every
  * connection; only the unparsed rest of a pipelined read is copied. */
 static char read_buf[65536];
 
 static void conn_input(server_conn *c, const char *data, size_t len);
 static void conn_close(server_conn *c);
+static void server_maybe_free(server *s);
+
+/* The one place a connection changes state: asserts the transition is one
+ * the diagram above allows (on in the sanitizer build, NDEBUG off). */
+static void conn_set_state(server_conn *c, int to)
+{
+    int from = c->state;
+    (void)from;
+    assert(from != C_CLOSING);
+    assert(to != C_READING || from == C_BUSY || from == C_DRAINING);
+    assert(to != C_BUSY || from == C_READING);
+    assert(to != C_DRAINING || from == C_READING || from == C_BUSY);
+    assert(to != C_LINGER || from == C_DRAINING);
+    c->state = to;
+}
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static int buf_add(char **p, size_t *n, size_t *cap, const char *d, size_t len)
+static int bytes_add(char **p, size_t *n, size_t *cap, const char *d, size_t len)
 {
     if (*n + len + 1 > *cap) {
         size_t c = *cap ? *cap : 64;
@@ -143,6 +190,8 @@ static void req_free(server_req *rq)
 {
     if (!rq)
         return;
+    server *s = rq->s;
+    size_t charged = rq->charged;
     for (int i = 0; i < rq->nheaders; i++) {
         free(rq->headers[i].name);
         free(rq->headers[i].value);
@@ -153,109 +202,32 @@ static void req_free(server_req *rq)
     free(rq->query);
     free(rq->body);
     free(rq);
-}
-
-static int is_tchar(int ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/* ---- routes ------------------------------------------------------------ */
-
-static int route_parse(route *r, const char *pat, char *err, size_t errlen)
-{
-    const char *sp = strchr(pat, ' ');
-    memset(r, 0, sizeof *r);
-    if (!sp || sp == pat || sp[1] != '/' || strchr(sp + 1, ' ')) {
-        snprintf(err, errlen, "route '%s': expected \"METHOD /path\" (e.g. \"GET /api/health\")",
-                 pat);
-        return -1;
+    if (s) {
+        assert(s->nreqs > 0 && s->inflight >= charged);
+        s->inflight -= charged;
+        s->nreqs--;
+        server_maybe_free(s); /* the last request of a closed server */
     }
-    size_t mlen = (size_t)(sp - pat);
-    if (!(mlen == 1 && pat[0] == '*')) {
-        for (size_t i = 0; i < mlen; i++)
-            if (!is_tchar((unsigned char)pat[i]) || pat[i] == '*') {
-                snprintf(err, errlen, "route '%s': invalid method", pat);
-                return -1;
-            }
-        if (!(r->method = strndup(pat, mlen)))
-            goto oom;
-        for (char *m = r->method; *m; m++)
-            if (*m >= 'a' && *m <= 'z')
-                *m -= 32;
-    }
-    const char *path = sp + 1;
-    size_t plen = strlen(path);
-    const char *star = strchr(path, '*');
-    if (star) {
-        if (star != path + plen - 1 || star[-1] != '/') {
-            snprintf(err, errlen, "route '%s': '*' may only end the path, as in \"GET /api/*\"",
-                     pat);
-            goto fail;
-        }
-        r->prefix = 1;
-        plen -= 2; /* drop the trailing slash and star: "/api", or "" for everything */
-    }
-    if (!(r->path = strndup(path, plen)))
-        goto oom;
-    r->len = plen;
-    return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-fail:
-    free(r->method);
-    r->method = NULL;
-    return -1;
-}
-
-/* The most specific route for method and path, or -1.  HEAD falls back to a
- * GET route (the body is not sent). */
-static int route_match(const server *s, const char *method, const char *path)
-{
-    int best = -1;
-    long best_score = -1;
-    size_t plen = strlen(path);
-    int head = !strcmp(method, "HEAD");
-    for (int i = 0; i < s->nroutes; i++) {
-        const route *r = &s->routes[i];
-        int mscore;
-        if (!r->method)
-            mscore = 1;
-        else if (!strcmp(r->method, method))
-            mscore = 3;
-        else if (head && !strcmp(r->method, "GET"))
-            mscore = 2;
-        else
-            continue;
-        long score;
-        if (!r->prefix) {
-            if (plen != r->len || memcmp(path, r->path, plen))
-                continue;
-            score = 1L << 28;
-        } else {
-            if (plen < r->len || memcmp(path, r->path, r->len) ||
-                (plen > r->len && path[r->len] != '/'))
-                continue;
-            score = (long)r->len;
-        }
-        score = score * 4 + mscore;
-        if (score > best_score) {
-            best_score = score;
-            best = i;
-        }
-    }
-    return best;
 }
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void server_maybe_free(server *s);
-
 static void on_write(uv_write_t *w, int status);
+static void on_timer(uv_timer_t *t);
+
+/* Timers and sockets of a detached connection (server_parse) do not exist. */
+static void conn_timer(server_conn *c, uint64_t ms)
+{
+    if (!c->s->detached)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+}
 
 static int conn_write(server_conn *c, wreq *w, size_t n)
 {
+    if (c->s->detached) {
+        free(w);
+        return 0;
+    }
     w->c = c;
     uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -295,7 +267,7 @@ static int skip_header(const char *name)
  * (RFC 9110 6.6.1; no strftime: its names follow the locale). */
 static const char *date_header(void)
 {
-    static char buf[48];
+    static char line[48];
     static time_t last;
     static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -304,12 +276,12 @@ static const char *date_header(void)
     if (now != last) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        snprintf(buf, sizeof buf, "Date: %s, %02d %s %d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday],
+        snprintf(line, sizeof line, "Date: %s, %02d %s %d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday],
                  tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                  tm.tm_sec);
         last = now;
     }
-    return buf;
+    return line;
 }
 
 /* Queues one response.  nobody: HEAD (Content-Length kept, body not sent). */
@@ -361,11 +333,10 @@ static int conn_send(server_conn *c, int status, const char *const *h, int nh, c
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
-static void on_timer(uv_timer_t *t);
 
 static void conn_reading(server_conn *c)
 {
-    if (!c->reading) {
+    if (!c->reading && !c->s->detached) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
             conn_close(c);
             return;
@@ -398,14 +369,16 @@ static void conn_fail(server_conn *c, int status, const char *message)
     c->keep_alive = 0;
     c->close_after = 1;
     c->linger = 1;
+    c->in_request = 0;
+    c->failed_status = status;
     free(c->pending);
     c->pending = NULL;
     c->npending = 0;
     if (conn_send(c, status, h, 1, body, strlen(body), 0, 1) < 0)
         return;
-    c->state = C_DRAINING;
+    conn_set_state(c, C_DRAINING);
     conn_reading(c); /* and drop what arrives */
-    uv_timer_start(&c->timer, on_timer, c->s->idle_ms, 0);
+    conn_timer(c, c->s->idle_ms);
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -452,10 +425,29 @@ static int on_message_begin(http_parser *p)
     c->hfn = c->hvn = 0;
     c->in_value = 0;
     c->error_status = 0;
+    c->error_message = NULL;
     if (!c->rq) {
         c->error_status = 503;
         return -1;
     }
+    c->rq->s = c->s;
+    c->s->nreqs++;
+    return 0;
+}
+
+/* Counts n more body bytes of the request against the server's in-flight
+ * budget: bodies live on (in the owner's Lua state too) until answered, and
+ * many at once must not exhaust its memory. */
+static int body_charge(server_conn *c, size_t n)
+{
+    server *s = c->s;
+    if (n > s->max_inflight - s->inflight) {
+        c->error_status = 503;
+        c->error_message = "server busy: too many request bodies in flight";
+        return -1;
+    }
+    s->inflight += n;
+    c->rq->charged += n;
     return 0;
 }
 
@@ -463,7 +455,7 @@ static int on_url(http_parser *p, const char *at, size_t len)
 {
     server_conn *c = p->data;
     server_req *rq = c->rq;
-    if (buf_add(&rq->target, &rq->target_len, &rq->target_cap, at, len) < 0) {
+    if (bytes_add(&rq->target, &rq->target_len, &rq->target_cap, at, len) < 0) {
         c->error_status = 503;
         return -1;
     }
@@ -475,7 +467,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     server_conn *c = p->data;
     if (c->in_value && header_commit(c) < 0)
         return -1;
-    if (buf_add(&c->hf, &c->hfn, &c->hfcap, at, len) < 0) {
+    if (bytes_add(&c->hf, &c->hfn, &c->hfcap, at, len) < 0) {
         c->error_status = 503;
         return -1;
     }
@@ -486,7 +478,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     server_conn *c = p->data;
     c->in_value = 1;
-    if (buf_add(&c->hv, &c->hvn, &c->hvcap, at, len) < 0) {
+    if (bytes_add(&c->hv, &c->hvn, &c->hvcap, at, len) < 0) {
         c->error_status = 503;
         return -1;
     }
@@ -532,6 +524,10 @@ static int on_headers_complete(http_parser *p)
         c->error_status = 413;
         return -1;
     }
+    /* Announced: reserved now, before the body arrives, so many clients
+     * starting uploads at once cannot all pass the check. */
+    if (p->content_length != ULLONG_MAX && body_charge(c, (size_t)p->content_length) < 0)
+        return -1;
     const char *expect = server_req_header(rq, "expect");
     if (expect && !strcasecmp(expect, "100-continue") && p->http_major == 1 && p->http_minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -555,7 +551,9 @@ static int on_body(http_parser *p, const char *at, size_t len)
         c->error_status = 413;
         return -1;
     }
-    if (buf_add(&rq->body, &rq->body_len, &rq->body_cap, at, len) < 0) {
+    if (rq->body_len + len > rq->charged && body_charge(c, rq->body_len + len - rq->charged) < 0)
+        return -1; /* chunked: charged as it arrives */
+    if (bytes_add(&rq->body, &rq->body_len, &rq->body_cap, at, len) < 0) {
         c->error_status = 503;
         return -1;
     }
@@ -590,8 +588,11 @@ static void conn_dispatch(server_conn *c)
     snprintf(rq->remote, sizeof rq->remote, "%s", c->remote);
     rq->remote_port = c->remote_port;
     conn_not_reading(c);
-    uv_timer_stop(&c->timer);
-    c->state = C_BUSY;
+    if (!s->detached)
+        uv_timer_stop(&c->timer);
+    c->in_request = 0;
+    s->nrequests++;
+    conn_set_state(c, C_BUSY);
     if (!c->keep_alive) {
         free(c->pending);
         c->pending = NULL;
@@ -601,7 +602,7 @@ static void conn_dispatch(server_conn *c)
         server_respond_error(rq, 503, "the server is closing");
         return;
     }
-    int i = route_match(s, rq->method, rq->path);
+    int i = server_route_match(s->routes, s->nroutes, rq->method, rq->path);
     if (i < 0) {
         server_respond_error(rq, 404, "not found");
         return;
@@ -612,6 +613,14 @@ static void conn_dispatch(server_conn *c)
 
 static void conn_execute(server_conn *c, const char *data, size_t len)
 {
+    assert(c->state == C_READING);
+    if (!c->in_request) {
+        /* The request's first bytes: its deadline starts, and later bytes
+         * do not move it (a client trickling a byte at a time is cut off). */
+        c->in_request = 1;
+        uint64_t now = c->s->detached ? 0 : uv_now(tn_loop());
+        c->deadline = c->s->request_ms > UINT64_MAX - now ? UINT64_MAX : now + c->s->request_ms;
+    }
     http_parser_pause(&c->p, 0);
     size_t n = http_parser_execute(&c->p, &parser_settings, data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->p);
@@ -631,11 +640,12 @@ static void conn_execute(server_conn *c, const char *data, size_t len)
         return;
     int status = c->error_status ? c->error_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
     conn_fail(c, status,
-              status == 413   ? "request body too large"
-              : status == 431 ? "request header fields too large"
-              : status == 503 ? "out of memory"
-              : status == 505 ? "HTTP version not supported"
-                              : "bad request");
+              c->error_message ? c->error_message
+              : status == 413  ? "request body too large"
+              : status == 431  ? "request header fields too large"
+              : status == 503  ? "out of memory"
+              : status == 505  ? "HTTP version not supported"
+                               : "bad request");
 }
 
 /* Parses data, then what was held back, as long as the connection is free
@@ -648,18 +658,26 @@ static void conn_input(server_conn *c, const char *data, size_t len)
     if (len)
         conn_execute(c, data, len);
     while (c->state == C_READING && c->npending) {
-        char *buf = c->pending;
+        char *held = c->pending;
         size_t n = c->npending;
         c->pending = NULL;
         c->npending = 0;
-        conn_execute(c, buf, n);
-        free(buf);
+        conn_execute(c, held, n);
+        free(held);
     }
     c->feeding = 0;
     if (c->state == C_READING) {
         conn_reading(c);
-        if (c->state == C_READING)
-            uv_timer_start(&c->timer, on_timer, c->s->idle_ms, 0);
+        if (c->state != C_READING)
+            return;
+        /* Silent for idle_timeout, or past the request's deadline: the end. */
+        uint64_t ms = c->s->idle_ms;
+        if (c->in_request && !c->s->detached) {
+            uint64_t now = uv_now(tn_loop());
+            uint64_t left = c->deadline > now ? c->deadline - now : 0;
+            ms = left < ms ? left : ms;
+        }
+        conn_timer(c, ms);
     }
 }
 
@@ -707,22 +725,26 @@ static void on_write(uv_write_t *w, int status)
             conn_close(c);
             return;
         }
-        c->state = C_LINGER;
+        conn_set_state(c, C_LINGER);
         c->shut.data = c;
         if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
             conn_close(c);
             return;
         }
-        uv_timer_start(&c->timer, on_timer, SERVER_LINGER_MS, 0);
+        conn_timer(c, SERVER_LINGER_MS);
         return;
     }
-    c->state = C_READING;
+    conn_set_state(c, C_READING);
     conn_input(c, NULL, 0);
 }
 
 static void on_timer(uv_timer_t *t)
 {
-    conn_close(t->data); /* idle between requests, a stalled write, or a linger's end */
+    server_conn *c = t->data;
+    if (c->state == C_READING && c->in_request)
+        conn_fail(c, 408, "request timeout"); /* the request's deadline passed */
+    else
+        conn_close(c); /* idle between requests, a stalled write, or a linger's end */
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -757,16 +779,58 @@ static void conn_close(server_conn *c)
             req_free(c->rq);
         c->rq = NULL;
     }
-    c->state = C_CLOSING;
+    conn_set_state(c, C_CLOSING);
+    if (c->accepted) {
+        /* uv_close closes the descriptor now; the callbacks come later. */
+        c->accepted = 0;
+        c->s->nconns--;
+        server_fds--;
+    }
+    if (c->s->detached)
+        return; /* server_parse frees it */
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+}
+
+/* Over max_connections or the descriptor budget: accept (or the listener
+ * stalls on the pending one), say 503 if the socket takes it at once, close. */
+static void on_refused_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void conn_refuse(server *s)
+{
+    static char busy[256];
+    static size_t nbusy;
+    if (!nbusy) {
+        static const char body[] = "{\"error\":\"too many connections\"}";
+        int n = snprintf(busy, sizeof busy,
+                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
+                         sizeof body - 1, body);
+        nbusy = n > 0 && (size_t)n < sizeof busy ? (size_t)n : 0;
+    }
+    uv_tcp_t *t = malloc(sizeof *t);
+    if (!t)
+        return; /* the listener waits; memory may come back */
+    uv_tcp_init(tn_loop(), t);
+    if (uv_accept((uv_stream_t *)&s->tcp, (uv_stream_t *)t) == 0 && nbusy) {
+        uv_buf_t b = uv_buf_init(busy, (unsigned)nbusy);
+        (void)uv_try_write((uv_stream_t *)t, &b, 1);
+    }
+    uv_close((uv_handle_t *)t, on_refused_closed);
 }
 
 static void on_connection(uv_stream_t *l, int status)
 {
     server *s = l->data;
     if (status < 0 || s->closing)
+        return; /* UV_EMFILE: libuv has dropped one with its reserve descriptor */
+    if (s->nconns >= s->max_conns || server_fds >= server_fd_budget) {
+        conn_refuse(s);
         return;
+    }
     server_conn *c = calloc(1, sizeof *c);
     if (!c)
         return;
@@ -784,6 +848,9 @@ static void on_connection(uv_stream_t *l, int status)
         conn_close(c);
         return;
     }
+    c->accepted = 1;
+    s->nconns++;
+    server_fds++;
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->p, HTTP_REQUEST);
     c->p.data = c;
@@ -805,7 +872,7 @@ static void on_connection(uv_stream_t *l, int status)
 
 static void server_maybe_free(server *s)
 {
-    if (!s->closing || s->listening || s->conns)
+    if (!s->closing || s->listening || s->conns || s->nreqs)
         return;
     if (s->prev)
         s->prev->next = s->next;
@@ -813,10 +880,8 @@ static void server_maybe_free(server *s)
         servers = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    for (int i = 0; i < s->nroutes; i++) {
-        free(s->routes[i].method);
-        free(s->routes[i].path);
-    }
+    for (int i = 0; i < s->nroutes; i++)
+        server_route_free(&s->routes[i]);
     free(s->routes);
     free(s);
 }
@@ -869,13 +934,24 @@ bad:
     return -1;
 }
 
-int server_open(server **out, const server_opts *o, char *err, size_t errlen)
+/* The descriptors the servers may take: RLIMIT_NOFILE (read again at each
+ * server_open: the process may have raised it) less the reserve. */
+static void fd_budget_update(void)
 {
-    struct sockaddr_storage ss;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > INT_MAX) {
+        server_fd_budget = INT_MAX;
+        return;
+    }
+    rlim_t reserve = rl.rlim_cur / 8 > SERVER_FD_RESERVE ? rl.rlim_cur / 8 : SERVER_FD_RESERVE;
+    server_fd_budget = rl.rlim_cur > reserve ? (int)(rl.rlim_cur - reserve) : 0;
+}
+
+/* A server with o's routes and limits, not listening (server_open binds it). */
+static int server_new(server **out, const server_opts *o, char *err, size_t errlen)
+{
     *out = NULL;
-    const char *listen = o->listen ? o->listen : "127.0.0.1:0";
-    if (parse_listen(listen, &ss, err, errlen) < 0)
-        return SERVER_EUSAGE;
     server *s = calloc(1, sizeof *s);
     if (!s || (o->nroutes && !(s->routes = calloc((size_t)o->nroutes, sizeof *s->routes)))) {
         free(s);
@@ -883,7 +959,7 @@ int server_open(server **out, const server_opts *o, char *err, size_t errlen)
         return UV_ENOMEM;
     }
     for (int i = 0; i < o->nroutes; i++) {
-        if (route_parse(&s->routes[i], o->routes[i], err, errlen) < 0) {
+        if (server_route_parse(&s->routes[i], o->routes[i], err, errlen) < 0) {
             s->nroutes = i;
             s->closing = 1;
             server_maybe_free(s);
@@ -895,7 +971,27 @@ int server_open(server **out, const server_opts *o, char *err, size_t errlen)
     s->on_close = o->on_close;
     s->ud = o->ud;
     s->max_body = o->max_body ? o->max_body : SERVER_MAX_BODY;
-    s->idle_ms = (uint64_t)((o->idle_timeout > 0 ? o->idle_timeout : SERVER_IDLE_TIMEOUT) * 1000);
+    s->idle_ms = tn_secs_to_ms(o->idle_timeout > 0 ? o->idle_timeout : SERVER_IDLE_TIMEOUT);
+    s->request_ms =
+        tn_secs_to_ms(o->request_timeout > 0 ? o->request_timeout : SERVER_REQUEST_TIMEOUT);
+    s->max_conns = o->max_connections > 0 ? o->max_connections : SERVER_MAX_CONNECTIONS;
+    s->max_inflight = o->max_inflight ? o->max_inflight : SERVER_MAX_INFLIGHT;
+    *out = s;
+    return 0;
+}
+
+int server_open(server **out, const server_opts *o, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    *out = NULL;
+    const char *listen = o->listen ? o->listen : "127.0.0.1:0";
+    if (parse_listen(listen, &ss, err, errlen) < 0)
+        return SERVER_EUSAGE;
+    server *s;
+    int rc = server_new(&s, o, err, errlen);
+    if (rc < 0)
+        return rc;
+    fd_budget_update();
     s->next = servers;
     if (servers)
         servers->prev = s;
@@ -903,7 +999,7 @@ int server_open(server **out, const server_opts *o, char *err, size_t errlen)
     uv_tcp_init(tn_loop(), &s->tcp);
     s->tcp.data = s;
     s->listening = 1;
-    int rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0);
+    rc = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&s->tcp, SERVER_BACKLOG, on_connection);
     if (rc == 0) {
@@ -968,7 +1064,7 @@ int server_respond(server_req *rq, int status, const char *const *headers, int n
         if (!*name)
             return SERVER_EUSAGE;
         for (const char *p = name; *p; p++)
-            if (!is_tchar((unsigned char)*p))
+            if (!server_route_tchar((unsigned char)*p))
                 return SERVER_EUSAGE;
         if (strpbrk(value, "\r\n"))
             return SERVER_EUSAGE;
@@ -979,22 +1075,26 @@ int server_respond(server_req *rq, int status, const char *const *headers, int n
     int head = rq->method && !strcmp(rq->method, "HEAD");
     if (c)
         c->rq = NULL;
-    req_free(rq);
-    if (!c || c->state != C_BUSY)
+    if (!c || c->state != C_BUSY) {
+        req_free(rq);
         return 0;
+    }
     if (!c->keep_alive || c->s->closing || c->close_after)
         close = 1;
-    if (conn_send(c, status, headers, nheaders, body, len, head, close) < 0)
+    /* rq is freed once the answer is copied: body may point into it (an echo). */
+    int rc = conn_send(c, status, headers, nheaders, body, len, head, close);
+    req_free(rq);
+    if (rc < 0)
         return 0;
     if (close) {
         c->close_after = 1;
-        c->state = C_DRAINING;
-        uv_timer_start(&c->timer, on_timer, c->s->idle_ms, 0);
-    } else if (c->tcp.write_queue_size > 0) {
-        c->state = C_DRAINING; /* on_write goes on with the next request */
-        uv_timer_start(&c->timer, on_timer, c->s->idle_ms, 0);
+        conn_set_state(c, C_DRAINING);
+        conn_timer(c, c->s->idle_ms);
+    } else if (!c->s->detached && c->tcp.write_queue_size > 0) {
+        conn_set_state(c, C_DRAINING); /* on_write goes on with the next request */
+        conn_timer(c, c->s->idle_ms);
     } else {
-        c->state = C_READING;
+        conn_set_state(c, C_READING);
         conn_input(c, NULL, 0);
     }
     return 0;
@@ -1003,30 +1103,24 @@ int server_respond(server_req *rq, int status, const char *const *headers, int n
 void server_respond_error(server_req *rq, int status, const char *message)
 {
     /* {"error": message} with the message escaped as a JSON string. */
-    size_t n = strlen(message), o = 0;
-    char *body = malloc(n * 6 + 16);
     static const char *const h[] = {"Content-Type", "application/json"};
-    if (!body) {
-        server_req_drop(rq);
-        return;
-    }
-    o += (size_t)sprintf(body, "{\"error\":\"");
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)message[i];
-        if (ch == '"' || ch == '\\') {
-            body[o++] = '\\';
-            body[o++] = (char)ch;
-        } else if (ch < 0x20) {
-            o += (size_t)sprintf(body + o, "\\u%04x", ch);
+    buf_t b;
+    buf_init(&b, 0);
+    buf_addstr(&b, "{\"error\":\"");
+    for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            buf_addc(&b, '\\');
+            buf_addc(&b, (char)*p);
+        } else if (*p < 0x20) {
+            buf_fmt(&b, "\\u%04x", *p);
         } else {
-            body[o++] = (char)ch;
+            buf_addc(&b, (char)*p);
         }
     }
-    memcpy(body + o, "\"}", 2);
-    o += 2;
-    if (server_respond(rq, status, h, 1, body, o) < 0)
+    buf_addstr(&b, "\"}");
+    if (b.failed || server_respond(rq, status, h, 1, buf_str(&b), b.n) < 0)
         server_req_drop(rq);
-    free(body);
+    buf_free(&b);
 }
 
 void server_req_drop(server_req *rq)
@@ -1050,4 +1144,59 @@ const char *server_req_header(const server_req *rq, const char *lname)
         if (!strcmp(rq->headers[i].name, lname))
             return rq->headers[i].value;
     return NULL;
+}
+
+/* ---- without sockets: tests and the fuzzer ----------------------------- */
+
+typedef struct parse_count {
+    int found;
+} parse_count;
+
+static void parse_on_request(server_req *rq, void *ud)
+{
+    ((parse_count *)ud)->found++;
+    static const char *const h[] = {"X-Route", "yes"};
+    server_respond(rq, 200, h, 1, rq->body ? rq->body : "", rq->body_len);
+}
+
+int server_parse(const server_opts *o, const char *data, size_t len, size_t chunk, int *status,
+                 int *nfound, char *err, size_t errlen)
+{
+    parse_count pc = {0};
+    server_opts so = *o;
+    so.on_request = parse_on_request;
+    so.ud = &pc;
+    server *s;
+    int rc = server_new(&s, &so, err, errlen);
+    if (rc < 0)
+        return rc;
+    s->detached = 1;
+    server_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        s->closing = 1;
+        server_maybe_free(s);
+        snprintf(err, errlen, "out of memory");
+        return UV_ENOMEM;
+    }
+    c->s = s;
+    c->state = C_READING;
+    http_parser_init(&c->p, HTTP_REQUEST);
+    c->p.data = c;
+    if (!chunk)
+        chunk = len;
+    for (size_t off = 0; off < len && c->state == C_READING; off += chunk)
+        conn_input(c, data + off, len - off < chunk ? len - off : chunk);
+    /* Each answer was "written" at once; an error answer ends the input. */
+    int n = s->nrequests;
+    *status = c->failed_status;
+    *nfound = pc.found;
+    conn_close(c);
+    free(c->pending);
+    free(c->hf);
+    free(c->hv);
+    free(c);
+    assert(s->nreqs == 0 && s->inflight == 0); /* every request freed, its bytes returned */
+    s->closing = 1;
+    server_maybe_free(s);
+    return n;
 }

@@ -31,6 +31,8 @@ typedef struct server_req {
     /* private */
     server_conn *conn; /* NULL once the connection is gone */
     size_t target_len, target_cap, body_cap;
+    server *s;      /* counts it until it is freed */
+    size_t charged; /* its share of s's in-flight body bytes */
 } server_req;
 
 /* Routes are "METHOD /path" patterns: "GET /api/health" matches that path
@@ -46,6 +48,18 @@ typedef struct server_opts {
     size_t max_body; /* request body limit, 0: 1 MiB; over it: 413 and close */
     double
         idle_timeout; /* seconds a connection may sit between requests (or stall a write); 0: 60 */
+    /* Seconds from a request's first byte to its last (headers and body),
+     * however the bytes trickle in; over it: 408 and close.  0: 30. */
+    double request_timeout;
+    /* Open connections; more are answered 503 and closed at once.  0: 1024.
+     * Whatever the setting, the server's connections (all servers together)
+     * leave SERVER_FD_RESERVE descriptors, or an eighth of RLIMIT_NOFILE,
+     * to the rest of the process. */
+    int max_connections;
+    /* Request body bytes held at once (received, or announced by
+     * Content-Length, until the request is answered); a request that would
+     * pass it gets 503 and close.  0: 64 MiB. */
+    size_t max_inflight;
     /* A complete, routed request.  The owner must answer it exactly once with
      * server_respond or server_req_drop, now or later, even after the server
      * or the connection closed (then those only free it).  Called from a
@@ -92,8 +106,21 @@ const char *server_req_header(const server_req *rq, const char *lname);
  * malformed ones as they are; returns the new length (s is NUL-terminated). */
 size_t server_pct_decode(char *s, size_t n, int plus);
 
+/* For tests and the fuzzer: the request-parsing path of a connection, with
+ * no socket.  Parses len bytes as what one connection received, in reads of
+ * chunk bytes (0: one read), request after request (each routed, then
+ * answered at once without a write, as a pipelining client would see), with
+ * o's routes and limits (o->listen and the callbacks are unused).  Returns
+ * the number of requests routed; *status is 0, or the error status the
+ * connection would answer (400, 413, 431, 503, 505) and stop at; *nfound
+ * the requests among them that matched a route.  SERVER_EUSAGE for a bad
+ * route (message in err). */
+int server_parse(const server_opts *o, const char *data, size_t len, size_t chunk, int *status,
+                 int *nfound, char *err, size_t errlen);
 /* Lua (server_lua.c): http.serve{listen = "127.0.0.1:0", routes = {["GET /x"] =
- * function(req) ... end}, max_body = "1MiB", idle_timeout = 60} -> srv, or
+ * function(req) ... end}, max_body = "1MiB", idle_timeout = 60, request_timeout = 30,
+ * max_connections = 1024, max_inflight = "64MiB" (default: a quarter of the run's
+ * memory limit, at most 64 MiB)} -> srv, or
  * nil, err (kind "connect") when the address cannot be bound.  Bad options
  * or route patterns raise.  srv.port, srv.url, srv:close() (graceful: answers
  * in progress are sent), srv:wait([timeout]) -> true once closed.

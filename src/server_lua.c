@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "embedded.h"
 #include "redact.h"
 #include "run.h"
 #include "task.h"
@@ -30,6 +31,7 @@ typedef struct lserver {
     tn_task *dispatcher;         /* suspended in next_request */
     tn_task *starter;            /* suspended in http.serve until the dispatcher runs */
     int started;
+    tn_run *run; /* the run the server belongs to (it fails if the server dies) */
 } lserver;
 
 /* Owns one request from the dispatcher to the answer; its __close (end of
@@ -39,43 +41,6 @@ typedef struct lhandle {
 } lhandle;
 
 static const char start_key = 's';
-
-/* The Lua half: the dispatcher loop and the per-request task.  It gets only
- * what is passed here (run with the state's real globals, never the sandbox). */
-static const char helper_lua[] =
-    "local spawn, next_request, respond, fail, traceback, started = ...\n"
-    "local xpcall, pcall, setmetatable, type = xpcall, pcall, setmetatable, type\n"
-    "local function handle(handler, req, h)\n"
-    "  local _ <close> = h\n"
-    "  local ok, res = xpcall(handler, traceback, req)\n"
-    "  if ok then ok, res = pcall(respond, h, res) end\n"
-    "  if not ok then fail(h, res) end\n"
-    "end\n"
-    "local function dispatch(srv)\n"
-    "  local _ <close> = srv\n" /* however the dispatcher ends, the server closes */
-    "  while true do\n"
-    "    local req, handler, h = next_request(srv)\n"
-    "    if req == false then return true end\n"
-    "    if req then spawn(handle, handler, req, h) end\n"
-    "  end\n"
-    "end\n"
-    "local tasks = setmetatable({}, { __mode = 'k' })\n"
-    "local function start(srv)\n"
-    "  tasks[srv] = spawn(dispatch, srv)\n"
-    "  started(srv)\n"
-    "end\n"
-    "local function wait(srv, timeout)\n"
-    "  local t = tasks[srv]\n"
-    "  if t then\n"
-    "    local ok, err = t:wait(timeout)\n"
-    "    if ok == nil and err then return nil, err end\n" /* timeout */
-    "    if ok == false and not (type(err) == 'table' and err.kind == 'canceled') then\n"
-    "      return nil, err\n" /* the dispatcher failed (CPU or memory limit) */
-    "    end\n"
-    "  end\n"
-    "  return true\n"
-    "end\n"
-    "return start, wait\n";
 
 /* ---- the server's callbacks (libuv context: no Lua) -------------------- */
 
@@ -280,6 +245,35 @@ static int l_started(lua_State *L)
     tn_task *t = tn_task_current(L);
     b->starter = t;
     return tn_task_suspend(L, t, started_cancel, b);
+}
+
+/* stopped(srv, err): the dispatcher ended (its __close).  err: it failed
+ * (the CPU or memory limit, most likely), and the server with it; the run
+ * fails even if its root never looks at srv:wait()'s result.  Runs while the
+ * state may be out of memory: no Lua allocation here. */
+static int l_stopped(lua_State *L)
+{
+    lserver *b = luaL_checkudata(L, 1, LSERVER_MT);
+    if (!lua_isnoneornil(L, 2) && b->run) {
+        const char *why = NULL;
+        if (lua_type(L, 2) == LUA_TSTRING) {
+            why = lua_tostring(L, 2);
+        } else if (lua_istable(L, 2)) {
+            lua_pushliteral(L, "message"); /* a short string: interned, fixed */
+            lua_rawget(L, 2);
+            why = lua_tostring(L, -1);
+        }
+        if (!why)
+            why = "an error";
+        char msg[512];
+        snprintf(msg, sizeof msg, "http.serve: the server on port %d stopped: %s", b->port, why);
+        tn_run_log(b->run, "error", msg, NULL, NULL);
+        if (!b->run->error)
+            b->run->error = strdup(msg);
+        b->run->failed_apart = 1;
+    }
+    lserver_close(b, 0);
+    return 0;
 }
 
 /* ---- answering --------------------------------------------------------- */
@@ -525,7 +519,7 @@ static void push_start(lua_State *L)
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &start_key) == LUA_TFUNCTION)
         return;
     lua_pop(L, 1);
-    if (luaL_loadbufferx(L, helper_lua, sizeof helper_lua - 1, "=http.serve", "t") != LUA_OK)
+    if (embedded_lua_load(L, "serve") != LUA_OK)
         lua_error(L);
     task_lua_open(L);
     lua_getfield(L, -1, "spawn");
@@ -535,7 +529,8 @@ static void push_start(lua_State *L)
     lua_pushcfunction(L, l_fail);
     lua_pushcfunction(L, l_traceback);
     lua_pushcfunction(L, l_started);
-    lua_call(L, 6, 2); /* start, wait */
+    lua_pushcfunction(L, l_stopped);
+    lua_call(L, 7, 2); /* start, wait */
 
     luaL_newmetatable(L, LHANDLE_MT);
     lua_pushcfunction(L, l_handle_release);
@@ -579,11 +574,12 @@ static int serve_k(lua_State *L, int status, lua_KContext ctx)
     return 1; /* srv */
 }
 
-/* http.serve{listen=, routes=, max_body=, idle_timeout=} -> srv | nil, err */
+/* http.serve{listen=, routes=, max_body=, idle_timeout=, request_timeout=,
+ * max_connections=, max_inflight=} -> srv | nil, err */
 int server_lua_serve(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    tn_task_current(L); /* raises while a runbook file is being loaded */
+    tn_run *run = tn_task_run(tn_task_current(L)); /* raises while a runbook file is loaded */
     char listen[128];
     lua_getfield(L, 1, "listen");
     if (lua_isinteger(L, -1))
@@ -609,6 +605,22 @@ int server_lua_serve(lua_State *L)
     }
     lua_pop(L, 1);
     double idle = tn_opt_duration(L, 1, "idle_timeout", 0);
+    double request_timeout = tn_opt_duration(L, 1, "request_timeout", 0);
+    int max_conns = 0;
+    if (lua_getfield(L, 1, "max_connections") != LUA_TNIL) {
+        int isint;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        if (!isint || v < 1 || v > 1000000)
+            return luaL_error(L, "http.serve: max_connections must be a positive integer");
+        max_conns = (int)v;
+    }
+    lua_pop(L, 1);
+    /* Bodies are copied into the run's Lua state: by default at most a
+     * quarter of its memory limit is taken by bodies in flight. */
+    uint64_t max_inflight = engine_state_of(L)->mem_limit / 4;
+    if (max_inflight > (uint64_t)64 << 20 || !max_inflight)
+        max_inflight = (uint64_t)64 << 20;
+    max_inflight = tn_opt_size(L, 1, "max_inflight", max_inflight);
     if (lua_getfield(L, 1, "routes") != LUA_TTABLE)
         return luaL_error(
             L, "http.serve: routes must be a table {[\"GET /path\"] = function(req) ... end}");
@@ -619,6 +631,7 @@ int server_lua_serve(lua_State *L)
     lserver *b = lua_newuserdatauv(L, sizeof *b, 0); /* 4 */
     memset(b, 0, sizeof *b);
     b->handlers_ref = LUA_NOREF;
+    b->run = run;
     luaL_setmetatable(L, LSERVER_MT);
     lua_newtable(L); /* 5: handlers */
     int n = 0;
@@ -643,6 +656,9 @@ int server_lua_serve(lua_State *L)
                      .nroutes = n,
                      .max_body = max_body,
                      .idle_timeout = idle,
+                     .request_timeout = request_timeout,
+                     .max_connections = max_conns,
+                     .max_inflight = (size_t)max_inflight,
                      .on_request = on_request,
                      .on_close = on_close,
                      .ud = b};

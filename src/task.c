@@ -250,6 +250,8 @@ static void task_end(tn_task *t, int outcome)
         }
         if (outcome == OUT_CANCELED && !r->stalled)
             r->canceled = 1;
+        if (r->failed_apart)
+            r->ok = 0; /* r->error says what failed */
         if (r->cpu_exceeded && r->ok) {
             /* The limit error was raised where nothing reported it (a
              * __close handler, another task's pcall): the run still failed. */

@@ -179,6 +179,18 @@ assert(not pcall(http.serve, { routes = { ["/nomethod"] = function() end } }))
 assert(not pcall(http.serve, { routes = { ["GET /a/*/b"] = function() end } }))
 assert(not pcall(http.serve, { routes = { ["GET /x"] = "not a function" } }))
 assert(not pcall(http.serve, { listen = "nohost", routes = {} }))
+-- the limits' options: checked, not ignored
+assert(not pcall(http.serve, { max_connections = 0, routes = {} }))
+assert(not pcall(http.serve, { max_connections = 1.5, routes = {} }))
+assert(not pcall(http.serve, { max_inflight = "lots", routes = {} }))
+assert(not pcall(http.serve, { request_timeout = "soon", routes = {} }))
+local limited = assert(http.serve { max_connections = 2, max_inflight = "1KiB", request_timeout = "5s",
+  routes = { ["POST /len"] = function(req) return tostring(#req.body) end } })
+res = assert(http.post(limited.url .. "/len", string.rep("b", 1000)))
+assert(res.status == 200 and res.body == "1000", res.status)
+res = assert(http.post(limited.url .. "/len", string.rep("b", 2000)))
+assert(res.status == 503 and res:json().error:find("in flight"), res.status)
+limited:close()
 local dup, err = http.serve { listen = "127.0.0.1:" .. srv.port, routes = {} }
 assert(dup == nil and err.kind == "connect", "listening twice on a port: " .. tostring(err))
 
