@@ -13,6 +13,7 @@
 #include "embedded.h"
 #include "http_lua.h"
 #include "lpattern.h"
+#include "lstdlib.h"
 #include "output.h"
 #include "redact.h"
 #include "run.h"
@@ -447,6 +448,8 @@ static int state_setup(lua_State *L)
      * versions count their steps against the CPU budget. */
     lpattern_register(L);
     lua_pop(L, 1);
+    /* So do the other functions that loop in C (string.rep, table.move...). */
+    lstdlib_register(L);
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &loaded_key);
     engine_register_globals(L, 0);
