@@ -376,7 +376,7 @@ void engine_register_globals(lua_State *L, int unused)
                                    {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 
-    /* json: lua-cjson's encode/decode/null. */
+    /* json: encode/decode/null (json.c). */
     tn_push_cjson(L);
     lua_newtable(L);
     lua_getfield(L, -2, "encode");

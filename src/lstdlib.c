@@ -7,8 +7,9 @@
  * the signal flag) about every millisecond; results and error messages are
  * Lua 5.4.4's. See vendor/README.md.
  *
- * Derived from lstrlib.c, ltablib.c and lutf8lib.c of Lua 5.4.4:
-******************************************************************************
+ * Derived from lstrlib.c, ltablib.c and lutf8lib.c of the Lua 5.4.4 release
+ * (the linked liblua5.4 is Debian's build of it):
+ ******************************************************************************
  * Copyright (C) 1994-2022 Lua.org, PUC-Rio.
  *
  * Permission is hereby granted, free of charge, to any person obtaining
@@ -29,7 +30,8 @@
  * CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT,
  * TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE
  * SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
- ****************************************************************************** * Tocsin's changes are marked "tocsin:". The code keeps Lua's own layout so it
+ ******************************************************************************
+ * Tocsin's changes are marked "tocsin:". The code keeps Lua's own layout so it
  * can be compared with the originals function by function. */
 /* clang-format off */
 #define LUA_LIB  /* as lstrlib.c: luaconf.h then gives l_unlikely */
