@@ -86,16 +86,31 @@ return { run = function()
   table.move({}, 1, math.maxinteger - 1, 2)
 end }
 LUA
-timeout -s KILL 60 "$TOCSIN" run "$WORK/int.lua" >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-for _ in $(seq 100); do grep -q spinning "$WORK/out" "$WORK/err" && break; sleep 0.05; done
-sleep 0.3
-start=$(date +%s.%N)
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-el=$(elapsed_since "$start")
-[ "$rc" = 130 ] || fail "SIGINT: exit $rc, wanted 130: $(cat "$WORK/out" "$WORK/err")"
-awk -v e="$el" 'BEGIN { exit !(e < 2) }' || fail "SIGINT took ${el}s to stop the run"
+stop_within() { # SIGNAL WANT-EXIT MAX-SECONDS CMD...: start CMD, signal it once spinning
+  local sig=$1 want=$2 max=$3 pid rc start el
+  shift 3
+  timeout -s KILL 60 "$@" >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  for _ in $(seq 100); do grep -q spinning "$WORK/out" "$WORK/err" && break; sleep 0.05; done
+  sleep 0.3
+  start=$(date +%s.%N)
+  kill -"$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  el=$(elapsed_since "$start")
+  [ "$rc" = "$want" ] || fail "$sig to $*: exit $rc, wanted $want: $(cat "$WORK/out" "$WORK/err")"
+  awk -v e="$el" -v m="$max" 'BEGIN { exit !(e < m) }' || fail "$sig took ${el}s to stop $*"
+}
+stop_within INT 130 2 "$TOCSIN" run "$WORK/int.lua"
+stop_within TERM 130 2 "$TOCSIN" run "$WORK/int.lua"
+# check and list keep the default action: the signal ends them at once
+cat >"$WORK/rb/spin.lua" <<'LUA'
+log.info("spinning")
+table.move({}, 1, math.maxinteger - 1, 2)
+return { name = "spin", run = function() end }
+LUA
+echo 'return { runbooks = { "rb" } }' >"$WORK/cfg30.lua" # the default 30 s load budget
+stop_within INT 130 2 bash -c '"$0" check "$1" --config "$2"; exit $(( $? > 128 ? 130 : $? ))' \
+  "$TOCSIN" "$WORK/rb/spin.lua" "$WORK/cfg30.lua"
 
 echo "stdlib cpu limits ok"

@@ -86,4 +86,12 @@ assert(utf8.offset("aßc", 3) == 4 and utf8.offset("aßc", -1) == 4 and utf8.off
 assert(utf8.offset("abc", 5) == nil)
 assert(errs(utf8.offset, "aßc", 1, 3):find("initial position is a continuation byte", 1, true))
 
+-- the other loops in C are bounded by the stack (about a million values)
+local long = string.rep("a", 2000000)
+assert(errs(string.byte, long, 1, -1):find("string slice too long", 1, true))
+assert(errs(utf8.codepoint, long, 1, -1):find("string slice too long", 1, true))
+assert(errs(table.unpack, {}, 1, 1e7):find("too many results to unpack", 1, true))
+assert(errs(table.unpack, {}, math.mininteger, math.maxinteger):find("too many results to unpack", 1, true))
+assert(select("#", string.byte(long, 1, 100000)) == 100000)
+
 print("stdlib results ok")
