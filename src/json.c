@@ -273,7 +273,8 @@ static lua_Integer array_length(encoder *e, int idx)
         lua_pop(L, 2);
         return -1;
     }
-    if (max > 10 && max / 2 > items) /* lua-cjson: ratio 2, safe 10, convert */
+    /* lua-cjson's test (ratio 2, safe 10), sparse ones converted to objects */
+    if (max > 10 && items <= LUA_MAXINTEGER / 2 && max > items * 2)
         return -1;
     return max;
 }

@@ -72,6 +72,11 @@ assert(enc({ 1, 2, 3 }) == "[1,2,3]" and enc({}) == "{}")
 assert(enc({ a = 1 }) == '{"a":1}')
 assert(enc({ [1] = "a", [3] = "c" }) == '["a",null,"c"]')
 assert(enc({ [20] = 1 }) == '{"20":1}') -- excessively sparse: an object
+-- lua-cjson's rule: an object when the largest index is over 10 and over twice the count
+assert(enc({ [1] = 1, [2] = 2, [3] = 3, [4] = 4, [5] = 5, [11] = 11 }) == "[1,2,3,4,5,null,null,null,null,null,11]")
+assert(enc({ [1] = 1, [2] = 2, [3] = 3, [4] = 4, [5] = 5, [13] = 13 }):sub(1, 1) == "{")
+assert(enc({ [1] = 1, [2] = 2, [3] = 3, [4] = 4, [5] = 5, [12] = 12 }):sub(1, 1) == "[")
+assert(enc({ [10] = 1 }):sub(1, 1) == "[")
 assert(enc({ json.null, false }) == "[null,false]")
 assert(enc({ [1.5] = true }) == '{"1.5":true}')
 assert(dec("null") == json.null and dec("[null]")[1] == json.null)
