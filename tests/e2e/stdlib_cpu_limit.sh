@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Standard functions that loop in C, where the count hook never fires:
+# Standard functions that loop in C (and load's compiler), where the count
+# hook never fires:
 # table.move over 2^63 slots or table.insert at 1 of a table whose __len says
 # 2^63 ran for hours, deaf to limits.cpu and to the first SIGINT, and a file
 # doing that at its top level hung `tocsin check` and `tocsin list`. They count
@@ -48,6 +49,20 @@ end }
 LUA
 expect_exit 0 timeout -s KILL 60 "$TOCSIN" run "$WORK/rep.lua"
 grep -q "rep ok" "$WORK/out" || fail "rep: $(cat "$WORK/out" "$WORK/err")"
+
+# load compiles in C: 250 MB of ';' took seconds, and as a tail call no Lua
+# instruction ran after it, so the run even ended "ok" past its budget
+cat >"$WORK/load_cfg.lua" <<'LUA'
+return { limits = { memory = "1GiB" } }
+LUA
+cat >"$WORK/load.lua" <<'LUA'
+local source = string.rep((";"):rep(1000), 250000)
+return { limits = { cpu = 0.5 }, run = function()
+  return load(source)
+end }
+LUA
+expect_exit 1 timeout -s KILL 60 "$TOCSIN" run "$WORK/load.lua" --json --config "$WORK/load_cfg.lua"
+grep -q 'CPU limit of 0.5s of Lua execution exceeded' "$WORK/out" || fail "load: $(cat "$WORK/out" "$WORK/err")"
 
 # pcall cannot swallow it
 cat >"$WORK/pcall_loop.lua" <<'LUA'
