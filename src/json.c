@@ -39,7 +39,8 @@ static const char module_key = 'j';
 static void check_cpu(lua_State *L, int *steps)
 {
     *steps = CHECK_STEPS;
-    /* A plain Lua state (the fuzz target, a unit test) has no budget. */
+    /* A plain Lua state (the fuzz target, a unit test: its extra space must
+     * then be set to NULL, lua_newstate leaves it unset) has no budget. */
     if (engine_state_of(L) && engine_cpu_exceeded(L))
         engine_cpu_raise(L);
 }

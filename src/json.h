@@ -1,7 +1,9 @@
 /* json.h — json.encode, json.decode and json.null for runbooks and the
  * primitives: numbers kept exact (integers stay integers both ways, floats
  * round-trip), invalid UTF-8 and lone surrogates become U+FFFD both ways,
- * nesting capped at 128, tables judged arrays or objects as lua-cjson did. */
+ * nesting capped at 128, tables judged arrays or objects as lua-cjson did.
+ * On a Lua state not made by the engine, set *lua_getextraspace(L) = NULL
+ * first (no CPU budget then). */
 #ifndef TOCSIN_JSON_H
 #define TOCSIN_JSON_H
 
