@@ -64,6 +64,27 @@ LUA
 expect_exit 1 timeout -s KILL 60 "$TOCSIN" run "$WORK/load.lua" --json --config "$WORK/load_cfg.lua"
 grep -q 'CPU limit of 0.5s of Lua execution exceeded' "$WORK/out" || fail "load: $(cat "$WORK/out" "$WORK/err")"
 
+# json.encode and json.decode look at the budget as they go (lua-cjson did
+# not: as a tail call, a long encode ended "ok" past the budget)
+for fn in encode decode; do
+  cat >"$WORK/json_$fn.lua" <<LUA
+local function make()
+  local big = {}
+  for i = 1, 1000000 do big[i] = { i, "x" } end
+  return big
+end
+local big, text
+if "$fn" == "decode" then text = json.encode(make()) else big = make() end
+return { limits = { cpu = 0.1 }, run = function()
+  if text then return json.decode(text) end
+  return json.encode(big)
+end }
+LUA
+  expect_exit 1 timeout -s KILL 60 "$TOCSIN" run "$WORK/json_$fn.lua" --json
+  grep -q 'CPU limit of 0.1s of Lua execution exceeded' "$WORK/out" ||
+    fail "json.$fn: $(cat "$WORK/out" "$WORK/err")"
+done
+
 # pcall cannot swallow it
 cat >"$WORK/pcall_loop.lua" <<'LUA'
 return { limits = { cpu = 1 }, run = function()
