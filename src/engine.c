@@ -12,6 +12,7 @@
 #include "embedded.h"
 #include "log_lua.h"
 #include "lpattern.h"
+#include "lstdlib.h"
 #include "modules.h"
 #include "redact.h"
 #include "run.h"
@@ -149,7 +150,7 @@ static int l_load(lua_State *L)
     if (lua_type(L, 1) != LUA_TSTRING)
         return luaL_argerror(L, 1, "load takes a string of Lua source");
     const char *s = lua_tolstring(L, 1, &len);
-    if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
+    if (lstdlib_load(L, s, len, name, "t") != LUA_OK) { /* bounded: compiling runs in C */
         lua_pushnil(L);
         lua_insert(L, -2);
         return 2;
@@ -357,7 +358,7 @@ void engine_register_globals(lua_State *L, int unused)
         {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 
-    /* json: lua-cjson's encode/decode/null. */
+    /* json: encode/decode/null (json.c). */
     tn_push_cjson(L);
     lua_newtable(L);
     lua_getfield(L, -2, "encode");
@@ -420,6 +421,8 @@ static int state_setup(lua_State *L)
      * versions count their steps against the CPU budget. */
     lpattern_register(L);
     lua_pop(L, 1);
+    /* So do the other functions that loop in C (string.rep, table.move...). */
+    lstdlib_register(L);
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &loaded_key);
     engine_register_globals(L, 0);

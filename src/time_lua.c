@@ -3,11 +3,11 @@
 #include "time_lua.h"
 
 #include <lauxlib.h>
-#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "task.h"
+#include "util.h"
 
 typedef struct {
     uv_timer_t timer;
@@ -40,11 +40,15 @@ static void sleep_cancel(void *op)
     uv_close((uv_handle_t *)&s->timer, sleeper_free);
 }
 
+/* time.sleep(seconds): math.huge (or anything past ~584 million years) means
+ * no limit: the task sleeps, with no timer at all, until it is cancelled (a
+ * task.timeout around it, ^C). */
 static int l_sleep(lua_State *L)
 {
     double secs = luaL_checknumber(L, 1);
-    if (!(secs >= 0) || !isfinite(secs))
+    if (!(secs >= 0))
         return luaL_argerror(L, 1, "seconds must be a non-negative number");
+    uint64_t ms = tn_secs_to_ms(secs);
     tn_task *t = tn_task_current(L);
     sleeper *s = malloc(sizeof *s);
     if (!s)
@@ -52,7 +56,8 @@ static int l_sleep(lua_State *L)
     s->task = t;
     uv_timer_init(tn_loop(), &s->timer);
     s->timer.data = s;
-    uv_timer_start(&s->timer, sleep_done, (uint64_t)(secs * 1000 + 0.5), 0);
+    if (ms != TN_MS_FOREVER)
+        uv_timer_start(&s->timer, sleep_done, ms, 0);
     return tn_task_suspend(L, t, sleep_cancel, s);
 }
 

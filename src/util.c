@@ -1,5 +1,5 @@
-/* util.c — error values, option fields, JSON through lua-cjson, durations
- * and sizes: the small vocabulary every primitive shares. */
+/* util.c — error values, option fields, durations and sizes (JSON is json.c): the small vocabulary
+ * every primitive shares. */
 #include "util.h"
 
 #include <lauxlib.h>
@@ -12,7 +12,6 @@
 
 /* Registry keys (their addresses are unique). */
 static const char err_mt_key = 'e';
-static const char cjson_key = 'j';
 
 static int err_tostring(lua_State *L)
 {
@@ -169,70 +168,6 @@ const char *tn_opt_string(lua_State *L, int idx, const char *name, const char *d
     }
     lua_pop(L, 1);
     return v;
-}
-
-/* The cjson module table, loaded once per state. */
-static void push_cjson(lua_State *L)
-{
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cjson_key) != LUA_TTABLE) {
-        extern int luaopen_cjson(lua_State *);
-        lua_pop(L, 1);
-        luaL_requiref(L, "cjson", luaopen_cjson, 0);
-        lua_getfield(L, -1, "encode_sparse_array");
-        lua_pushboolean(L, 1);
-        lua_call(L, 1, 0);
-        lua_getfield(L, -1, "encode_max_depth");
-        lua_pushinteger(L, 128);
-        lua_call(L, 1, 0);
-        lua_getfield(L, -1, "decode_max_depth");
-        lua_pushinteger(L, 128);
-        lua_call(L, 1, 0);
-        lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &cjson_key);
-    }
-}
-
-void tn_push_cjson(lua_State *L)
-{
-    push_cjson(L);
-}
-
-void tn_push_null(lua_State *L)
-{
-    lua_pushlightuserdata(L, NULL);
-}
-
-int tn_is_null(lua_State *L, int idx)
-{
-    return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == NULL;
-}
-
-void tn_json_encode(lua_State *L, int idx)
-{
-    idx = lua_absindex(L, idx);
-    push_cjson(L);
-    lua_getfield(L, -1, "encode");
-    lua_remove(L, -2);
-    lua_pushvalue(L, idx);
-    lua_call(L, 1, 1);
-}
-
-static int json_decode_protected(lua_State *L)
-{
-    lua_call(L, 1, 1);
-    return 1;
-}
-
-int tn_json_decode(lua_State *L, const char *s, size_t n)
-{
-    lua_pushcfunction(L, json_decode_protected);
-    push_cjson(L);
-    lua_getfield(L, -1, "decode");
-    lua_remove(L, -2);
-    lua_pushlstring(L, s, n);
-    if (lua_pcall(L, 2, 1, 0) != LUA_OK)
-        return -1;
-    return 0;
 }
 
 double tn_parse_duration(const char *s)

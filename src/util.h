@@ -1,11 +1,13 @@
 /* util.h — small helpers shared by the primitives: error values, option
- * reading, JSON through lua-cjson, durations and sizes. */
+ * reading, durations and sizes; JSON (json.h) comes with it. */
 #ifndef TOCSIN_UTIL_H
 #define TOCSIN_UTIL_H
 
 #include <lua.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "json.h" /* tn_json_encode, tn_json_decode, tn_push_null, tn_is_null */
 
 /* Pushes an error value: a table {kind=, message=} whose tostring() is
  * "kind: message".  Callers may add fields (sqlstate, stdout, ...) to it.
@@ -23,14 +25,6 @@ int tn_opt_bool(lua_State *L, int idx, const char *name, int def);
  * or false (0: none); nil gives def; anything else raises naming the option. */
 double tn_opt_duration(lua_State *L, int idx, const char *name, double def);
 const char *tn_opt_string(lua_State *L, int idx, const char *name, const char *def, size_t *len);
-
-/* json.null as a Lua value. */
-void tn_push_null(lua_State *L);
-int tn_is_null(lua_State *L, int idx);
-/* Encodes the value at idx with lua-cjson; pushes the string, or raises. */
-void tn_json_encode(lua_State *L, int idx);
-/* Decodes s; pushes the value and returns 0, or pushes an error message and returns -1. */
-int tn_json_decode(lua_State *L, const char *s, size_t n);
 
 /* A size option in bytes: a number or a string such as "256MiB"; def when
  * absent; raises on anything else. */
