@@ -49,9 +49,11 @@ struct sql_conn {
     int doomed;       /* broken or in an unknown state: discard, never reuse */
     int reset_tried;  /* a ROLLBACK was sent to clean it before reuse */
     int cancel_sent;
-    sql_op *op;            /* owner of the statement in flight; NULL when orphaned */
-    PGresult *res;         /* result being collected */
-    sql_queue queue;       /* held: statements of the transaction waiting their turn */
+    int refused;     /* the statement is one we do not support (COPY): a query error, not a lost
+                        connection */
+    sql_op *op;      /* owner of the statement in flight; NULL when orphaned */
+    PGresult *res;   /* result being collected */
+    sql_queue queue; /* held: statements of the transaction waiting their turn */
     sql_conn *prev, *next; /* pool->conns */
     sql_conn *inext;       /* pool->idle */
     sql_resolve *gai;      /* name lookup in progress */
@@ -524,6 +526,7 @@ static void conn_send(sql_conn *c, int step, int how, const char *sql, int n,
     assert(c->step == S_NONE && step != S_NONE);
     c->step = step;
     c->cancel_sent = 0;
+    c->refused = 0;
     int sent;
     if (how == SEND_SIMPLE)
         sent = PQsendQuery(c->pg, sql);
@@ -734,10 +737,10 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
             conn_step(c, S_MAIN);
             return;
         }
-        op_set_result(op, res, fail_msg, c->doomed);
+        op_set_result(op, res, fail_msg, c->doomed && !c->refused);
         break;
     case S_MAIN:
-        op_set_result(op, res, fail_msg, c->doomed);
+        op_set_result(op, res, fail_msg, c->doomed && !c->refused);
         if (!c->doomed && (op->fail ? op->post_err : op->post_ok)) {
             conn_step(c, S_POST);
             return;
@@ -811,6 +814,7 @@ static int conn_collect(sql_conn *c)
             /* No COPY sub-protocol here; the connection cannot be reused. */
             PQclear(r);
             c->doomed = 1;
+            c->refused = 1;
             conn_stmt_done(c, "COPY FROM STDIN / TO STDOUT is not supported");
             return 1;
         case PGRES_SINGLE_TUPLE:
