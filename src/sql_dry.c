@@ -127,7 +127,7 @@ const char *sql_dry_scan(const char *tree, size_t n, const char *sql, buf *funcs
                       (val + 1 == end || !isdigit((unsigned char)val[1]))))
                     non_select++;
             } else if ((klen == 15 && !memcmp(k, "hasModifyingCTE", 15)) ||
-                       (klen == 11 && !memcmp(k, "hasForUpdate", 11))) {
+                       (klen == 12 && !memcmp(k, "hasForUpdate", 12))) {
                 if ((size_t)(end - val) >= 4 && !memcmp(val, "true", 4))
                     why = "it writes (WITH ... INSERT/UPDATE/DELETE) or locks rows (FOR "
                           "UPDATE/SHARE)";
