@@ -4,7 +4,8 @@
 # from the server side.  A user function that calls pg_terminate_backend (SQL
 # and an IMMUTABLE plpgsql one, which a planner would run while planning), a
 # U&"..." spelling of pg_terminate_backend, pg_notify, nextval and (with a
-# superuser DSN) COPY ... TO PROGRAM must leave the victim session alive, no
+# superuser DSN) COPY ... TO PROGRAM, a view over the function, and SQL run
+# by a built-in (query_to_xml, table_to_xml on that view) must leave the victim session alive, no
 # notification delivered, the sequence where it was and no file written; each
 # is listed as an action.  The playbook's diagnosis reads still run for real.
 set -u
@@ -19,7 +20,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   exec 3>&- 4>&- 2>/dev/null
   "$PGTEST_BIN/psql" -X -q "$PGTEST_DSN" -c "DROP TABLE IF EXISTS $T; DROP SEQUENCE IF EXISTS ${T}_seq;
-    DROP FUNCTION IF EXISTS ${T}_kill(); DROP FUNCTION IF EXISTS ${T}_kill_imm()" >/dev/null 2>&1
+    DROP VIEW IF EXISTS ${T}_v; DROP FUNCTION IF EXISTS ${T}_kill(); DROP FUNCTION IF EXISTS ${T}_kill_imm()" >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -34,7 +35,8 @@ q "CREATE TABLE $T (id int PRIMARY KEY, note text); INSERT INTO $T VALUES (1, 'o
          WHERE application_name = '${T}_victim') s \$\$;
    CREATE FUNCTION ${T}_kill_imm() RETURNS int IMMUTABLE LANGUAGE plpgsql AS
      \$\$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE application_name = '${T}_victim'; RETURN 1; END \$\$;" >/dev/null || fail "setup"
+         WHERE application_name = '${T}_victim'; RETURN 1; END \$\$;
+   CREATE VIEW ${T}_v AS SELECT ${T}_kill() AS n;" >/dev/null || fail "setup"
 
 # The victim: an idle psql session fed from a fifo; the listener: LISTEN on a channel.
 mkfifo "$tmp/victim" "$tmp/listener"
@@ -64,6 +66,10 @@ skipped(db:query("SELECT " .. T .. "_kill_imm() AS n"), nil, "immutable plpgsql 
 skipped(db:query([[SELECT U&"pg_termin\0061te_backend"(pid) FROM pg_stat_activity ]] .. victim), nil, "U& spelling")
 skipped(db:query("SELECT pg_notify('" .. T .. "_chan', 'dry')"), nil, "pg_notify")
 skipped(db:query("SELECT nextval('" .. T .. "_seq') AS v"), nil, "nextval")
+skipped(db:query("SELECT n FROM " .. T .. "_v"), nil, "view")
+skipped(db:query("SELECT query_to_xml('SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+  .. victim:gsub("'", "''") .. "', true, true, '')"), nil, "query_to_xml")
+skipped(db:query("SELECT table_to_xml('" .. T .. "_v'::regclass, true, true, '')"), nil, "table_to_xml")
 local n, err = su:exec("COPY (SELECT 1) TO PROGRAM 'touch " .. env("OUTFILE") .. "'")
 assert(n == 0, "COPY TO PROGRAM: " .. tostring(n) .. " " .. tostring(err))
 -- inside db:tx the same refusals apply
@@ -99,7 +105,8 @@ grep -q "notification" "$tmp/listener.out" && fail "a NOTIFY arrived: $(cat "$tm
 grep -q SCRIPT-DONE "$tmp/out" || fail "script did not finish"
 # Each attempt is listed as an action.
 for s in "${T}_kill() AS n" "${T}_kill_imm()" 'U&"pg_termin\0061te_backend"(pid)' "pg_notify('${T}_chan'" \
-  "nextval('${T}_seq')" "COPY (SELECT 1) TO PROGRAM"; do
+  "nextval('${T}_seq')" "COPY (SELECT 1) TO PROGRAM" "SELECT n FROM ${T}_v" "SELECT query_to_xml(" \
+  "SELECT table_to_xml("; do
   grep -F "$s" "$tmp/out" | grep -q "sql" || fail "not listed as an action: $s"
 done
 [ "$(grep -cF "${T}_kill() AS n" "$tmp/out")" -ge 2 ] || fail "the tx attempt was not listed"
