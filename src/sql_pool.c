@@ -31,7 +31,7 @@ enum { S_NONE, S_PRE, S_MAIN, S_POST, S_RESET };
 enum { OP_NEW, OP_WAITING, OP_RUNNING, OP_DONE, OP_ABANDONED };
 
 typedef struct sql_queue {
-    sql_op *head, *tail;
+    list h; /* of sql_op.qlink */
     int n;
 } sql_queue;
 
@@ -130,49 +130,37 @@ static void op_set_state(sql_op *op, int to)
 
 /* ---- small helpers ------------------------------------------------------ */
 
+static void q_init(sql_queue *q)
+{
+    list_init(&q->h);
+    q->n = 0;
+}
+
 static void q_push(sql_queue *q, sql_op *op)
 {
-    op->qnext = NULL;
-    op->qprev = q->tail;
-    if (q->tail)
-        q->tail->qnext = op;
-    else
-        q->head = op;
-    q->tail = op;
+    list_push_back(&q->h, &op->qlink);
     q->n++;
 }
 
 static void q_push_front(sql_queue *q, sql_op *op)
 {
-    op->qprev = NULL;
-    op->qnext = q->head;
-    if (q->head)
-        q->head->qprev = op;
-    else
-        q->tail = op;
-    q->head = op;
+    list_push_front(&q->h, &op->qlink);
     q->n++;
 }
 
 static void q_remove(sql_queue *q, sql_op *op)
 {
-    if (op->qprev)
-        op->qprev->qnext = op->qnext;
-    else
-        q->head = op->qnext;
-    if (op->qnext)
-        op->qnext->qprev = op->qprev;
-    else
-        q->tail = op->qprev;
-    op->qprev = op->qnext = NULL;
+    list_remove(&op->qlink);
     q->n--;
 }
 
 static sql_op *q_pop(sql_queue *q)
 {
-    sql_op *op = q->head;
-    if (op)
-        q_remove(q, op);
+    list *first = list_first(&q->h);
+    if (!first)
+        return NULL;
+    sql_op *op = LIST_ENTRY(first, sql_op, qlink);
+    q_remove(q, op);
     return op;
 }
 
@@ -474,6 +462,7 @@ static int conn_new(sql_pool *p, char *why, size_t whylen)
     }
     c->pool = p;
     c->fd = -1;
+    q_init(&c->queue);
     c->state = C_CONNECTING; /* the initial state */
     uv_timer_init(tn_loop(), &c->timer);
     c->timer.data = c;
@@ -958,34 +947,6 @@ static void pool_dispatch(sql_pool *p)
     }
 }
 
-/* "host/db" from the DSN's host (or socket directory) and dbname (libpq's
- * defaults when absent); malloc'd, NULL on OOM. */
-static char *pool_target_of(const char *dsn)
-{
-    const char *host = NULL, *db = NULL, *user = NULL;
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
-    PQfreemem(err);
-    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-        if (!o->val || !*o->val)
-            continue;
-        if (!strcmp(o->keyword, "host"))
-            host = o->val;
-        else if (!strcmp(o->keyword, "hostaddr") && !host)
-            host = o->val;
-        else if (!strcmp(o->keyword, "dbname"))
-            db = o->val;
-        else if (!strcmp(o->keyword, "user"))
-            user = o->val;
-    }
-    size_t n = strlen(host ? host : "localhost") + strlen(db ? db : user ? user : "") + 2;
-    char *t = malloc(n);
-    if (t)
-        snprintf(t, n, "%s/%s", host ? host : "localhost", db ? db : user ? user : "");
-    PQconninfoFree(opts);
-    return t;
-}
-
 const char *sql_pool_target(const sql_pool *p)
 {
     return p->target;
@@ -1008,13 +969,14 @@ sql_pool *sql_pool_get(const char *dsn, int max, int *created)
         return NULL;
     }
     p->max = max > 0 ? max : SQL_DEFAULT_MAX;
-    if (!(p->target = pool_target_of(dsn))) {
+    if (!(p->target = sql_net_target(dsn))) {
         free(p->dsn);
         free(p);
         return NULL;
     }
     p->host = sql_net_host_to_resolve(dsn);
     p->connect_timeout = SQL_CONNECT_DEFAULT_S;
+    q_init(&p->waiters);
     p->next = pools;
     pools = p;
     *created = 1;

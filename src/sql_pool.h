@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "list.h"
 
 typedef struct sql_pool sql_pool;
 typedef struct sql_conn sql_conn;
@@ -61,9 +62,9 @@ struct sql_op {
     /* private */
     int state;
     int retried;
-    int first_sent;        /* the op's first statement went out on a reused connection */
-    sql_conn *on;          /* connection running it */
-    sql_op *qprev, *qnext; /* waiting queue links */
+    int first_sent; /* the op's first statement went out on a reused connection */
+    sql_conn *on;   /* connection running it */
+    list qlink;     /* in a waiting queue */
     uv_timer_t timer;
 };
 
