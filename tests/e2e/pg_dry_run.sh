@@ -41,6 +41,9 @@ assert(db:exec("COMMIT"))
 assert(db:exec("DELETE FROM " .. T) == (dry and 0 or 3))
 assert(db:query("SELECT nextval('" .. T .. "_seq') AS v"))
 assert(db:exec("DO $$ BEGIN SET TRANSACTION READ WRITE; INSERT INTO " .. T .. " VALUES (9, 'do'); END $$"))
+-- a statement the server cannot parse: its error, as a value
+local bad, berr = db:query("SELEC 1")
+assert(bad == nil and type(berr) == "table" and berr.kind == "query" and berr.sqlstate == "42601", tostring(berr))
 -- SHOW is a read
 assert(tonumber(assert(db:one("SHOW max_connections")).max_connections) > 0)
 if dry then

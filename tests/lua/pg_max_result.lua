@@ -64,6 +64,26 @@ return { limits = { memory = "32MiB" }, run = function()
   is_err(err, "connect", "nobody listening")
   r, err = sql.open(dsn, { timeout = 0.2 }):query("SELECT pg_sleep(5)")
   is_err(err, "timeout", "timeout")
+  -- cancelled by another session: kind "canceled"
+  local dbc = sql.open(dsn, { max = 2 })
+  local victim_pid
+  local t = task.spawn(function()
+    return dbc:tx(function(tx)
+      local me = assert(tx:one("SELECT pg_backend_pid() AS pid"))
+      victim_pid = me.pid
+      return tx:query("SELECT pg_sleep(10)")
+    end)
+  end)
+  for _ = 1, 100 do
+    if victim_pid then break end
+    time.sleep(0.05)
+  end
+  assert(victim_pid, "the transaction did not start")
+  time.sleep(0.2)
+  assert(db:one("SELECT pg_cancel_backend($1) AS ok", victim_pid).ok == true)
+  local tok, cr, cerr = t:wait()
+  assert(tok and cr == nil, tostring(cr))
+  is_err(cerr, "canceled", "cancelled by another session")
   r, err = db:exec("COPY (SELECT 1) TO STDOUT")
   is_err(err, "query", "COPY TO STDOUT")
   local ok, perr = pcall(sql.open, dsn, { max_result = 0 })
