@@ -63,12 +63,15 @@
  *      still refuses (25006, 25001) is listed too.  The transaction is
  *      rolled back.
  * What remains trusted: C code installed by a superuser (type input and
- * output functions, extension operators are refused but not their types), and
- * a concurrent session replacing a view or function between the check and
- * the send.  No role is switched (SET ROLE needs a role to exist).  Costs:
- * about five round trips per statement, and the server writes the parse tree
- * (and the statement text, not its parameters) to its log at LOG level.
- * A SQL error found while parsing (unknown table...) is returned as such. */
+ * output functions, table sampling, foreign-data wrappers; extension
+ * operators are refused, their types are not), and no concurrent session
+ * replacing a view or function between the check and the send.  No role is
+ * switched (SET LOCAL ROLE needs a role we are a member of; none can be
+ * assumed).  Costs: about five round trips per statement (each bounded by
+ * timeout), and the server writes each parse tree with the statement text
+ * (not its parameters: pass secrets as $1) to its log at LOG level.
+ * A SQL error found while parsing (unknown table...) is returned as such;
+ * the result of a sent statement is reported once (tn_run_call). */
 #ifndef TOCSIN_SQL_LUA_H
 #define TOCSIN_SQL_LUA_H
 

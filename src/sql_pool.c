@@ -49,11 +49,10 @@ struct sql_conn {
     int doomed;       /* broken or in an unknown state: discard, never reuse */
     int reset_tried;  /* a ROLLBACK was sent to clean it before reuse */
     int cancel_sent;
-    int refused;     /* the statement is one we do not support (COPY): a query error, not a lost
-                        connection */
-    sql_op *op;      /* owner of the statement in flight; NULL when orphaned */
-    PGresult *res;   /* result being collected */
-    sql_queue queue; /* held: statements of the transaction waiting their turn */
+    int refused;           /* a statement we do not run (COPY): its failure is a query error */
+    sql_op *op;            /* owner of the statement in flight; NULL when orphaned */
+    PGresult *res;         /* result being collected */
+    sql_queue queue;       /* held: statements of the transaction waiting their turn */
     sql_conn *prev, *next; /* pool->conns */
     sql_conn *inext;       /* pool->idle */
     sql_resolve *gai;      /* name lookup in progress */
@@ -96,7 +95,6 @@ static int conn_transition_ok(int from, int to)
         return 0;
     }
 }
-
 #endif
 
 static void conn_set_state(sql_conn *c, int to)
@@ -119,7 +117,6 @@ static int op_transition_ok(int from, int to)
         return 0;
     }
 }
-
 #endif
 
 static void op_set_state(sql_op *op, int to)
@@ -755,6 +752,7 @@ static int op_add_row(sql_op *op, const PGresult *r)
         need += 4 + (size_t)PQgetlength(r, 0, j) + 1;
     if (op->max_result && op->rows.n + need > op->max_result)
         return -1;
+    op->rows.max = SIZE_MAX; /* max_result is the limit: the buffer fails only without memory */
     for (int j = 0; j < ncols; j++) {
         uint32_t len = PQgetisnull(r, 0, j) ? UINT32_MAX : (uint32_t)PQgetlength(r, 0, j);
         buf_add(&op->rows, &len, sizeof len);
@@ -774,7 +772,7 @@ static void conn_over_limit(sql_conn *c)
 {
     sql_op *op = c->op;
     char msg[160];
-    if (op->rows.failed && !(op->max_result && op->rows.n >= op->max_result))
+    if (op->rows.failed)
         snprintf(msg, sizeof msg, "out of memory while reading the result");
     else
         snprintf(msg, sizeof msg, "the result is larger than max_result (%zu bytes)",
