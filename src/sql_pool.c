@@ -519,7 +519,8 @@ static void conn_send(sql_conn *c, int step, int how, const char *sql, int n,
     else if (how == SEND_PARSE)
         sent = PQsendPrepare(c->pg, "", sql, n, NULL);
     else if ((sent = PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0)))
-        sent = PQsetSingleRowMode(c->pg);
+        PQsetSingleRowMode(c->pg); /* cannot fail right after the send; if it did,
+                                    * the rows would come in one result (below) */
     if (!sent) {
         char why[320];
         if (PQstatus(c->pg) != CONNECTION_OK)
@@ -742,22 +743,22 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
     op_complete(op);
 }
 
-/* Appends one row of a single-row-mode result to op->rows; -1 when it
- * would pass max_result (or memory ran out): nothing is added then. */
-static int op_add_row(sql_op *op, const PGresult *r)
+/* Appends row i of r to op->rows; -1 when it would pass max_result (or
+ * memory ran out): nothing is added then. */
+static int op_add_row(sql_op *op, const PGresult *r, int i)
 {
     int ncols = PQnfields(r);
     size_t need = 0;
     for (int j = 0; j < ncols; j++)
-        need += 4 + (size_t)PQgetlength(r, 0, j) + 1;
+        need += 4 + (size_t)PQgetlength(r, i, j) + 1;
     if (op->max_result && op->rows.n + need > op->max_result)
         return -1;
     op->rows.max = SIZE_MAX; /* max_result is the limit: the buffer fails only without memory */
     for (int j = 0; j < ncols; j++) {
-        uint32_t len = PQgetisnull(r, 0, j) ? UINT32_MAX : (uint32_t)PQgetlength(r, 0, j);
+        uint32_t len = PQgetisnull(r, i, j) ? UINT32_MAX : (uint32_t)PQgetlength(r, i, j);
         buf_add(&op->rows, &len, sizeof len);
         if (len != UINT32_MAX) /* with its NUL: values are read as C strings */
-            buf_add(&op->rows, PQgetvalue(r, 0, j), (size_t)len + 1);
+            buf_add(&op->rows, PQgetvalue(r, i, j), (size_t)len + 1);
     }
     if (op->rows.failed)
         return -1;
@@ -807,10 +808,16 @@ static int conn_collect(sql_conn *c)
         case PGRES_SINGLE_TUPLE:
             /* A row: copied into the op's compact buffer (or dropped when
              * nobody wants it any more), never kept as a PGresult. */
-            if (c->op && c->step == S_MAIN && !c->res && op_add_row(c->op, r) < 0)
+            if (c->op && c->step == S_MAIN && !c->res && op_add_row(c->op, r, 0) < 0)
                 conn_over_limit(c);
             PQclear(r);
             continue;
+        case PGRES_TUPLES_OK:
+            /* Rows in the final result: only if single-row mode was not on. */
+            for (int i = 0; c->op && c->step == S_MAIN && i < PQntuples(r); i++)
+                if (op_add_row(c->op, r, i) < 0)
+                    conn_over_limit(c);
+            break;
         default:
             break;
         }
