@@ -7,11 +7,14 @@
 #include <lauxlib.h>
 #include <libpq-fe.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "embedded.h"
 #include "redact.h"
+#include "sql_dry.h"
 #include "sql_pool.h"
 #include "task.h"
 #include "util.h"
@@ -19,7 +22,12 @@
 #define DB_MT "tocsin.sql.db"
 #define TX_MT "tocsin.sql.tx"
 #define SQL_DEFAULT_TIMEOUT 10.0
+#define SQL_DEFAULT_MAX_RESULT ((size_t)64 << 20)
 #define SQL_ACTION_MAX 200
+/* The server's analysis of one statement (its parse tree as text). */
+#define SQL_ANALYSIS_MAX ((size_t)16 << 20)
+/* Registry key of sql_tx.lua's table (tx, dry). */
+#define SQL_LUA_KEY "tocsin.sql.lua"
 
 /* Type OIDs (pg_type.h is a server header). */
 enum {
@@ -35,17 +43,19 @@ enum {
 };
 
 /* What the caller wants back. */
-enum { K_ROWS, K_EXEC, K_ONE, K_ACQUIRE, K_CTL };
+enum { K_ROWS, K_EXEC, K_ONE, K_ACQUIRE, K_CTL, K_ANALYZE };
 
 typedef struct sql_db {
     sql_pool *pool;
     double timeout;
+    size_t max_result;
 } sql_db;
 
 typedef struct sql_tx {
     sql_conn *conn; /* NULL once released */
     sql_pool *pool;
     double timeout;
+    size_t max_result;
 } sql_tx;
 
 /* One call: the pool's op first (sql_op_free frees the whole block), then
@@ -54,7 +64,10 @@ typedef struct lua_op {
     sql_op op;
     tn_task *task;
     int kind;
-    int dry; /* wrapped for a dry run: a refused write becomes an action */
+    int dry;        /* wrapped for a dry run: a refused write becomes an action */
+    int report;     /* the caller's own statement: reported with tn_run_call */
+    uint64_t start; /* uv_hrtime() when it started */
+    buf_t capture;  /* K_ANALYZE: the server's parse tree */
 } lua_op;
 
 /* ---- parameters --------------------------------------------------------- */
@@ -66,23 +79,23 @@ static void push_number_text(lua_State *L, int idx)
         return;
     }
     double d = lua_tonumber(L, idx);
-    char buf[64];
+    char text[64];
     if (isnan(d)) {
         lua_pushliteral(L, "NaN");
     } else if (isinf(d)) {
         lua_pushstring(L, d > 0 ? "Infinity" : "-Infinity");
     } else if (d == floor(d) && fabs(d) < 9.2e18) {
         /* 3.0 goes out as "3", which an integer column accepts. */
-        snprintf(buf, sizeof buf, "%.0f", d);
-        lua_pushstring(L, buf);
+        snprintf(text, sizeof text, "%.0f", d);
+        lua_pushstring(L, text);
     } else {
         /* The shortest text that reads back as the same double. */
         for (int prec = 15; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, d);
-            if (strtod(buf, NULL) == d)
+            snprintf(text, sizeof text, "%.*g", prec, d);
+            if (strtod(text, NULL) == d)
                 break;
         }
-        lua_pushstring(L, buf);
+        lua_pushstring(L, text);
     }
 }
 
@@ -156,14 +169,9 @@ static lua_op *op_build(lua_State *L, const char *sql, size_t sqllen, int first,
 
 /* ---- results ------------------------------------------------------------ */
 
-static void push_value(lua_State *L, const PGresult *r, int row, int col, Oid type)
+/* v is NUL-terminated (len bytes before the NUL). */
+static void push_value(lua_State *L, const char *v, size_t len, Oid type)
 {
-    if (PQgetisnull(r, row, col)) {
-        tn_push_null(L);
-        return;
-    }
-    const char *v = PQgetvalue(r, row, col);
-    int len = PQgetlength(r, row, col);
     switch (type) {
     case OID_INT2:
     case OID_INT4:
@@ -199,21 +207,35 @@ static void push_value(lua_State *L, const PGresult *r, int row, int col, Oid ty
     }
 }
 
-static void push_row(lua_State *L, const PGresult *r, int row, int cols)
+/* One row from the op's row buffer at *pos (see sql_op.rows). */
+static void push_row(lua_State *L, const PGresult *r, const char **pos, int cols)
 {
     int ncols = PQnfields(r);
+    const char *p = *pos;
     lua_createtable(L, 0, ncols);
     for (int j = 0; j < ncols; j++) {
+        uint32_t len;
+        memcpy(&len, p, sizeof len);
+        p += sizeof len;
         lua_rawgeti(L, cols, j + 1);
-        push_value(L, r, row, j, PQftype(r, j));
+        if (len == UINT32_MAX) {
+            tn_push_null(L);
+        } else {
+            push_value(L, p, len, PQftype(r, j));
+            p += len + 1;
+        }
         lua_rawset(L, -3);
     }
+    *pos = p;
 }
 
-/* Pushes rows (an array with .columns), or with one set the first row or nil. */
-static void push_rows(lua_State *L, const PGresult *r, int one)
+/* Pushes rows (an array with .columns), or with one set the first row or nil;
+ * op NULL: no rows, no columns. */
+static void push_rows(lua_State *L, const sql_op *op, int one)
 {
-    int nrows = r ? PQntuples(r) : 0, ncols = r ? PQnfields(r) : 0;
+    const PGresult *r = op ? op->res : NULL;
+    int nrows = r ? op->nrows : 0, ncols = r ? PQnfields(r) : 0;
+    const char *pos = r ? op->rows.p : NULL;
     luaL_checkstack(L, 8, NULL);
     lua_createtable(L, ncols, 0);
     for (int j = 0; j < ncols; j++) {
@@ -223,13 +245,13 @@ static void push_rows(lua_State *L, const PGresult *r, int one)
     int cols = lua_gettop(L);
     if (one) {
         if (nrows > 0)
-            push_row(L, r, 0, cols);
+            push_row(L, r, &pos, cols);
         else
             lua_pushnil(L);
     } else {
         lua_createtable(L, nrows, 1);
         for (int i = 0; i < nrows; i++) {
-            push_row(L, r, i, cols);
+            push_row(L, r, &pos, cols);
             lua_rawseti(L, -2, i + 1);
         }
         lua_pushvalue(L, cols);
@@ -247,6 +269,8 @@ static const char *kind_name(int fail)
         return "timeout";
     case SQL_FAIL_QUERY:
         return "query";
+    case SQL_FAIL_LIMIT:
+        return "limit";
     default:
         return "connect";
     }
@@ -282,34 +306,54 @@ static int push_query_error(lua_State *L, const PGresult *r)
     return 2;
 }
 
-/* The statement as one line for the dry run's list of actions. */
-static void record_dry_action(lua_op *o)
+/* The statement as one line for the dry run's list of actions, with why it
+ * was not sent when that is not the server's refusal.  Secrets are replaced
+ * first: collapsing whitespace or cutting the line could otherwise turn a
+ * secret into text the output's filter no longer recognises. */
+static void record_dry_action(tn_run *run, const char *sql, const char *why)
 {
-    char buf[SQL_ACTION_MAX + 4];
-    size_t j = 0;
+    char *red = redact_dup(sql, strlen(sql), NULL);
+    buf_t line = BUF_INIT;
+    if (!red) {
+        tn_run_action(run, "sql", "(a statement; not shown: out of memory)");
+        return;
+    }
+    size_t shown = 0;
     int space = 0;
-    for (const char *s = o->op.sql; *s && j < SQL_ACTION_MAX; s++) {
+    const char *s = red;
+    for (; *s && shown < SQL_ACTION_MAX; s++) {
         if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') {
-            space = j > 0;
+            space = shown > 0;
             continue;
         }
-        if (space)
-            buf[j++] = ' ';
+        if (space) {
+            buf_addc(&line, ' ');
+            shown++;
+        }
         space = 0;
-        if (j < SQL_ACTION_MAX)
-            buf[j++] = *s;
+        buf_addc(&line, *s);
+        shown++;
     }
-    buf[j] = '\0';
-    if (strlen(o->op.sql) > j && j >= SQL_ACTION_MAX)
-        strcpy(buf + j, "...");
-    tn_run_action(tn_task_run(o->task), "sql", buf);
+    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+        s++;
+    if (*s)
+        buf_addstr(&line, "...");
+    if (why) {
+        char *rwhy = redact_dup(why, strlen(why), NULL);
+        buf_fmt(&line, " [not sent: %s]", rwhy ? rwhy : "not a plain read");
+        free(rwhy);
+    }
+    free(red);
+    tn_run_action(run, "sql",
+                  line.failed ? "(a statement; not shown: out of memory)" : buf_str(&line));
+    buf_free(&line);
 }
 
-/* A write the dry run skipped: success-shaped, listed as an action. */
-static int push_dry_skipped(lua_State *L, lua_op *o)
+/* A statement the dry run did not send: success-shaped, listed as an action. */
+static int push_dry_skipped(lua_State *L, tn_run *run, int kind, const char *sql, const char *why)
 {
-    record_dry_action(o);
-    switch (o->kind) {
+    record_dry_action(run, sql, why);
+    switch (kind) {
     case K_EXEC:
         lua_pushinteger(L, 0);
         return 1;
@@ -324,31 +368,30 @@ static int push_dry_skipped(lua_State *L, lua_op *o)
     }
 }
 
-/* Server functions a READ ONLY transaction still lets through although
- * they act on other sessions or the server (the playbook's resolution query
- * is a pg_terminate_backend): a dry run does not send a statement naming one. */
-static int acts_beyond_tx(const char *sql)
-{
-    static const char *const fns[] = {
-        "pg_terminate_backend",
-        "pg_cancel_backend",
-        "pg_reload_conf",
-        "pg_rotate_logfile",
-        "pg_stat_reset",
-        "pg_switch_wal",
-        "pg_promote",
-        "pg_advisory_lock",
-        "pg_try_advisory_lock",
-        "dblink",
-        NULL,
-    };
-    for (int i = 0; fns[i]; i++)
-        if (strcasestr(sql, fns[i]))
-            return 1;
-    return 0;
-}
+static void tx_new(lua_State *L, sql_conn *c, sql_pool *pool, double timeout, size_t max_result);
 
-static void tx_new(lua_State *L, sql_conn *c, sql_pool *pool, double timeout);
+/* K_ANALYZE: {refuse = why | nil, funcs = '{...}', objs = '{...}'} from the
+ * server's parse tree of the statement. */
+static int push_analysis(lua_State *L, lua_op *o)
+{
+    buf_t funcs = BUF_INIT, objs = BUF_INIT;
+    const char *why = o->capture.failed ? "the server's analysis of it is too large to check"
+                                        : sql_dry_scan(buf_str(&o->capture), o->capture.n,
+                                                       o->op.sql, &funcs, &objs);
+    lua_createtable(L, 0, 3);
+    if (why) {
+        lua_pushstring(L, why);
+        lua_setfield(L, -2, "refuse");
+    } else {
+        lua_pushstring(L, buf_str(&funcs));
+        lua_setfield(L, -2, "funcs");
+        lua_pushstring(L, buf_str(&objs));
+        lua_setfield(L, -2, "objs");
+    }
+    buf_free(&funcs);
+    buf_free(&objs);
+    return 1;
+}
 
 static int push_result(lua_State *L, lua_op *o)
 {
@@ -361,25 +404,27 @@ static int push_result(lua_State *L, lua_op *o)
         /* 25006: read-only transaction; 25001: cannot run inside a transaction
          * block (VACUUM, CREATE INDEX CONCURRENTLY): writes a dry run skips. */
         if (o->dry && st && (!strcmp(st, "25006") || !strcmp(st, "25001")))
-            return push_dry_skipped(L, o);
+            return push_dry_skipped(L, tn_task_run(o->task), o->kind, op->sql, NULL);
         return push_query_error(L, r);
     }
     switch (o->kind) {
     case K_ACQUIRE: {
-        tx_new(L, op->conn, op->pool, op->timeout);
+        tx_new(L, op->conn, op->pool, op->timeout, op->max_result);
         op->conn = NULL;
         return 1;
     }
     case K_CTL:
         lua_pushboolean(L, 1);
         return 1;
+    case K_ANALYZE:
+        return push_analysis(L, o);
     case K_EXEC: {
         const char *n = r ? PQcmdTuples(r) : "";
         lua_pushinteger(L, (lua_Integer)strtoll(n, NULL, 10));
         return 1;
     }
     default:
-        push_rows(L, r, o->kind == K_ONE);
+        push_rows(L, op, o->kind == K_ONE);
         return 1;
     }
 }
@@ -389,6 +434,25 @@ static int push_protected(lua_State *L)
     lua_op *o = lua_touserdata(L, 1);
     lua_pop(L, 1);
     return push_result(L, o);
+}
+
+/* The outcome of a call for tn_run_call: "ok", or err.kind when the results
+ * from idx on are nil, err. */
+static const char *call_outcome(lua_State *L, int idx)
+{
+    if (lua_gettop(L) > idx && lua_isnil(L, idx) && lua_istable(L, idx + 1)) {
+        lua_getfield(L, idx + 1, "kind");
+        const char *k = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the string stays alive in the error table */
+        if (k)
+            return k;
+    }
+    return "ok";
+}
+
+static void report_call(tn_run *run, const sql_pool *pool, uint64_t start, const char *outcome)
+{
+    tn_run_call(run, "sql", sql_pool_target(pool), (double)(uv_hrtime() - start) / 1e9, outcome);
 }
 
 static int op_push(lua_State *L, void *p)
@@ -401,16 +465,30 @@ static int op_push(lua_State *L, void *p)
         lua_pushcfunction(L, push_protected);
         lua_pushlightuserdata(L, o);
         rc = lua_pcall(L, 1, LUA_MULTRET, 0);
+        if (rc != LUA_OK) {
+            /* Delivered as an error value like every other failure. */
+            const char *msg = lua_tostring(L, -1);
+            char why[200];
+            snprintf(why, sizeof why, "%s", msg ? msg : "error");
+            lua_settop(L, top);
+            if (rc == LUA_ERRMEM)
+                tn_err_fail(L, "limit", "the result does not fit in the runbook's memory limit");
+            else
+                tn_err_fail(L, "query", "could not convert the result: %s", why);
+        }
+        if (o->report)
+            report_call(tn_task_run(o->task), o->op.pool, o->start, call_outcome(L, top + 1));
+    } else if (o->report) {
+        report_call(tn_task_run(o->task), o->op.pool, o->start, "canceled");
     }
     /* An acquired connection nobody took (task cancelled after the wake-up,
      * or the tx object could not be made) goes back to the pool. */
     if (o->kind == K_ACQUIRE && !o->op.fail && o->op.conn)
         sql_conn_release(o->op.conn);
+    buf_free(&o->capture);
     sql_op_free(&o->op);
     if (!L)
         return 0;
-    if (rc != LUA_OK)
-        return lua_error(L);
     return lua_gettop(L) - top;
 }
 
@@ -424,63 +502,95 @@ static void op_cancel(void *p)
 {
     lua_op *o = p;
     sql_op_abandon(&o->op);
+    if (o->report)
+        report_call(tn_task_run(o->task), o->op.pool, o->start, "canceled");
     if (o->kind == K_ACQUIRE && o->op.conn)
         sql_conn_release(o->op.conn);
+    buf_free(&o->capture);
     sql_op_free(&o->op);
 }
 
+/* Where a statement runs and with which limits: a db's pool or a tx's
+ * connection. */
+typedef struct sql_target {
+    sql_pool *pool;
+    sql_conn *held;
+    double timeout;
+    size_t max_result;
+    int self; /* argument 1 is the db or tx */
+} sql_target;
+
 /* Fills in what every operation of a task needs. */
-static void op_init(lua_op *o, tn_task *t, int kind, sql_pool *pool, sql_conn *held, double timeout)
+static void op_init(lua_op *o, tn_task *t, int kind, const sql_target *to)
 {
     o->task = t;
     o->kind = kind;
-    o->op.pool = pool;
-    o->op.held = held;
-    o->op.timeout = timeout;
+    o->start = uv_hrtime();
+    o->op.pool = to->pool;
+    o->op.held = to->held;
+    o->op.timeout = to->timeout;
+    o->op.max_result = to->max_result;
     o->op.done = op_done;
 }
 
 /* An operation with no statement text of the caller's (acquire, BEGIN, ...). */
-static lua_op *op_plain(lua_State *L, tn_task *t, int kind, sql_pool *pool, sql_conn *held,
-                        double timeout)
+static lua_op *op_plain(lua_State *L, tn_task *t, int kind, const sql_target *to)
 {
     lua_op *o = calloc(1, sizeof *o);
     if (!o)
         luaL_error(L, "out of memory");
-    op_init(o, t, kind, pool, held, timeout);
+    op_init(o, t, kind, to);
     return o;
 }
 
+static const char *const kind_names[] = {"rows", "exec", "one", NULL};
+
+/* The dry run's path finished: report it as one call. */
+static int dry_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    int base = (int)ctx;
+    const sql_pool *pool = lua_touserdata(L, base + 1);
+    uint64_t start = (uint64_t)lua_tointeger(L, base + 2);
+    report_call(tn_task_run(tn_task_current(L)), pool, start, call_outcome(L, base + 3));
+    return lua_gettop(L) - (base + 2);
+}
+
 /* Starts the statement at argument sqlidx (parameters follow it) and
- * suspends the task until it ends. */
-static int run_stmt(lua_State *L, sql_pool *pool, sql_conn *held, double timeout, int kind,
-                    int sqlidx)
+ * suspends the task until it ends.  In a dry run the statement goes through
+ * sql_tx.lua's dry() instead (self: the db or tx at argument 1, or none). */
+static int run_stmt(lua_State *L, const sql_target *to, int kind, int sqlidx)
 {
     size_t len;
     const char *sql = luaL_checklstring(L, sqlidx, &len);
     tn_task *t = tn_task_current(L);
-    lua_op *o = op_build(L, sql, len, sqlidx + 1, lua_gettop(L));
-    op_init(o, t, kind, pool, held, timeout);
     if (tn_run_is_dry(tn_task_run(t))) {
-        /* Every statement of a dry run runs in a READ ONLY transaction (inside
-         * db:tx, a savepoint of the tx's READ ONLY one), so a write fails with
-         * 25006 and changes nothing.  PQsendQueryParams takes exactly one
-         * statement, so "COMMIT; INSERT ..." cannot escape it. */
-        o->dry = 1;
-        if (acts_beyond_tx(o->op.sql)) {
-            int n = push_dry_skipped(L, o);
-            sql_op_free(&o->op);
-            return n;
+        int base = lua_gettop(L);
+        luaL_checkstack(L, base + 8, "too many SQL parameters");
+        lua_pushlightuserdata(L, to->pool);
+        lua_pushinteger(L, (lua_Integer)uv_hrtime());
+        lua_getfield(L, LUA_REGISTRYINDEX, SQL_LUA_KEY);
+        lua_getfield(L, -1, "dry");
+        lua_remove(L, -2);
+        if (to->self) {
+            lua_pushvalue(L, 1);
+        } else { /* sql.query(dsn, ...): a db for the call */
+            sql_db *db = lua_newuserdatauv(L, sizeof *db, 0);
+            db->pool = to->pool;
+            db->timeout = to->timeout;
+            db->max_result = to->max_result;
+            luaL_setmetatable(L, DB_MT);
         }
-        if (held) {
-            o->op.pre = "SAVEPOINT tocsin_dry";
-            o->op.post_ok = "RELEASE SAVEPOINT tocsin_dry";
-            o->op.post_err = "ROLLBACK TO SAVEPOINT tocsin_dry";
-        } else {
-            o->op.pre = "BEGIN READ ONLY";
-            o->op.post_ok = o->op.post_err = "ROLLBACK";
-        }
+        lua_pushboolean(L, to->held != NULL);
+        lua_pushstring(L, kind_names[kind]);
+        for (int i = sqlidx; i <= base; i++)
+            lua_pushvalue(L, i);
+        lua_callk(L, 4 + base - sqlidx, LUA_MULTRET, base, dry_done);
+        return dry_done(L, LUA_OK, base);
     }
+    lua_op *o = op_build(L, sql, len, sqlidx + 1, lua_gettop(L));
+    op_init(o, t, kind, to);
+    o->report = 1;
     sql_op_start(&o->op);
     return tn_task_suspend(L, t, op_cancel, o);
 }
@@ -555,6 +665,12 @@ static sql_pool *pool_for(lua_State *L, const char *dsn, int max)
 
 /* ---- Lua: sql ----------------------------------------------------------- */
 
+static sql_target db_target(sql_db *db)
+{
+    sql_target to = {db->pool, NULL, db->timeout, db->max_result, 1};
+    return to;
+}
+
 static int l_open(lua_State *L)
 {
     const char *dsn = luaL_checkstring(L, 1);
@@ -563,12 +679,16 @@ static int l_open(lua_State *L)
     /* max = 0: not given; a new pool gets the default, an existing one keeps its own. */
     double max = tn_opt_number(L, 2, "max", 0);
     double timeout = opt_timeout(L, 2, SQL_DEFAULT_TIMEOUT);
+    uint64_t max_result = tn_opt_size(L, 2, "max_result", SQL_DEFAULT_MAX_RESULT);
     if (max != 0 && !(max >= 1 && max <= 10000))
         luaL_argerror(L, 2, "max must be between 1 and 10000");
+    if (max_result == 0 || max_result > SIZE_MAX / 2)
+        luaL_argerror(L, 2, "max_result must be a size above 0 (bytes or \"64MiB\")");
     sql_pool *p = pool_for(L, dsn, (int)max);
     sql_db *db = lua_newuserdatauv(L, sizeof *db, 0);
     db->pool = p;
     db->timeout = timeout;
+    db->max_result = (size_t)max_result;
     luaL_setmetatable(L, DB_MT);
     return 1;
 }
@@ -577,36 +697,45 @@ static int l_open(lua_State *L)
 static int l_query_once(lua_State *L)
 {
     const char *dsn = luaL_checkstring(L, 1);
-    sql_pool *p = pool_for(L, dsn, 0);
-    return run_stmt(L, p, NULL, SQL_DEFAULT_TIMEOUT, K_ROWS, 2);
+    sql_target to = {pool_for(L, dsn, 0), NULL, SQL_DEFAULT_TIMEOUT, SQL_DEFAULT_MAX_RESULT, 0};
+    return run_stmt(L, &to, K_ROWS, 2);
+}
+
+/* sql._skip(kind, sql, why): sql_tx.lua's dry run did not send a statement. */
+static int l_skip(lua_State *L)
+{
+    int kind = luaL_checkoption(L, 1, NULL, kind_names);
+    const char *sql = luaL_checkstring(L, 2);
+    const char *why = luaL_checkstring(L, 3);
+    return push_dry_skipped(L, tn_task_run(tn_task_current(L)), kind, sql, why);
 }
 
 /* ---- Lua: db ------------------------------------------------------------ */
 
 static int db_query(lua_State *L)
 {
-    sql_db *db = luaL_checkudata(L, 1, DB_MT);
-    return run_stmt(L, db->pool, NULL, db->timeout, K_ROWS, 2);
+    sql_target to = db_target(luaL_checkudata(L, 1, DB_MT));
+    return run_stmt(L, &to, K_ROWS, 2);
 }
 
 static int db_exec(lua_State *L)
 {
-    sql_db *db = luaL_checkudata(L, 1, DB_MT);
-    return run_stmt(L, db->pool, NULL, db->timeout, K_EXEC, 2);
+    sql_target to = db_target(luaL_checkudata(L, 1, DB_MT));
+    return run_stmt(L, &to, K_EXEC, 2);
 }
 
 static int db_one(lua_State *L)
 {
-    sql_db *db = luaL_checkudata(L, 1, DB_MT);
-    return run_stmt(L, db->pool, NULL, db->timeout, K_ONE, 2);
+    sql_target to = db_target(luaL_checkudata(L, 1, DB_MT));
+    return run_stmt(L, &to, K_ONE, 2);
 }
 
 /* db:_acquire() -> tx | nil, err: a connection of the pool, held. */
 static int db_acquire(lua_State *L)
 {
-    sql_db *db = luaL_checkudata(L, 1, DB_MT);
+    sql_target to = db_target(luaL_checkudata(L, 1, DB_MT));
     tn_task *t = tn_task_current(L);
-    lua_op *o = op_plain(L, t, K_ACQUIRE, db->pool, NULL, db->timeout);
+    lua_op *o = op_plain(L, t, K_ACQUIRE, &to);
     o->op.acquire = 1;
     sql_op_start(&o->op);
     return tn_task_suspend(L, t, op_cancel, o);
@@ -640,53 +769,111 @@ static int db_tostring(lua_State *L)
 
 /* ---- Lua: tx ------------------------------------------------------------ */
 
-static void tx_new(lua_State *L, sql_conn *c, sql_pool *pool, double timeout)
+static void tx_new(lua_State *L, sql_conn *c, sql_pool *pool, double timeout, size_t max_result)
 {
     sql_tx *tx = lua_newuserdatauv(L, sizeof *tx, 0);
     tx->conn = c;
     tx->pool = pool;
     tx->timeout = timeout;
+    tx->max_result = max_result;
     luaL_setmetatable(L, TX_MT);
 }
 
-static sql_tx *tx_check(lua_State *L)
+static sql_target tx_target(lua_State *L)
 {
     sql_tx *tx = luaL_checkudata(L, 1, TX_MT);
     if (!tx->conn)
         luaL_error(L, "this transaction is over (use tx only inside its db:tx function)");
-    return tx;
+    sql_target to = {tx->pool, tx->conn, tx->timeout, tx->max_result, 1};
+    return to;
 }
 
 static int tx_query(lua_State *L)
 {
-    sql_tx *tx = tx_check(L);
-    return run_stmt(L, tx->pool, tx->conn, tx->timeout, K_ROWS, 2);
+    sql_target to = tx_target(L);
+    return run_stmt(L, &to, K_ROWS, 2);
 }
 
 static int tx_exec(lua_State *L)
 {
-    sql_tx *tx = tx_check(L);
-    return run_stmt(L, tx->pool, tx->conn, tx->timeout, K_EXEC, 2);
+    sql_target to = tx_target(L);
+    return run_stmt(L, &to, K_EXEC, 2);
 }
 
 static int tx_one(lua_State *L)
 {
-    sql_tx *tx = tx_check(L);
-    return run_stmt(L, tx->pool, tx->conn, tx->timeout, K_ONE, 2);
+    sql_target to = tx_target(L);
+    return run_stmt(L, &to, K_ONE, 2);
+}
+
+/* A statement of sql_tx.lua's on the tx's connection, as written. */
+static lua_op *tx_op(lua_State *L, const sql_target *to, int kind, int sqlidx)
+{
+    size_t len;
+    const char *sql = luaL_checklstring(L, sqlidx, &len);
+    lua_op *o = op_build(L, sql, len, sqlidx + 1, lua_gettop(L));
+    op_init(o, tn_task_current(L), kind, to);
+    return o;
+}
+
+static int tx_start(lua_State *L, lua_op *o)
+{
+    sql_op_start(&o->op);
+    return tn_task_suspend(L, o->task, op_cancel, o);
+}
+
+/* tx:_q(kind, sql, ...): runs sql plainly (the dry run's own catalog query). */
+static int tx_q(lua_State *L)
+{
+    sql_target to = tx_target(L);
+    int kind = luaL_checkoption(L, 2, NULL, kind_names);
+    return tx_start(L, tx_op(L, &to, kind, 3));
+}
+
+/* tx:_dq(kind, sql, ...): the dry run sends the caller's statement, checked,
+ * in a savepoint of the READ ONLY transaction; a write the server still
+ * refuses (25006, 25001) is listed as an action. */
+static int tx_dq(lua_State *L)
+{
+    sql_target to = tx_target(L);
+    int kind = luaL_checkoption(L, 2, NULL, kind_names);
+    lua_op *o = tx_op(L, &to, kind, 3);
+    o->dry = 1;
+    o->op.pre = "SAVEPOINT tocsin_dry";
+    o->op.post_ok = "RELEASE SAVEPOINT tocsin_dry";
+    o->op.post_err = "ROLLBACK TO SAVEPOINT tocsin_dry";
+    return tx_start(L, o);
+}
+
+/* tx:_analyze(sql, ...) -> {refuse=|funcs=, objs=} | nil, err: the server
+ * parses and rewrites the statement (nothing is planned or run) and shows us
+ * the result; the settings that make it do so end with their savepoint. */
+static int tx_analyze(lua_State *L)
+{
+    sql_target to = tx_target(L);
+    lua_op *o = tx_op(L, &to, K_ANALYZE, 2);
+    buf_init(&o->capture, SQL_ANALYSIS_MAX);
+    o->op.capture = &o->capture;
+    o->op.prepare_only = 1;
+    o->op.pre = "SAVEPOINT tocsin_dry_a; SET LOCAL debug_pretty_print = off; "
+                "SET LOCAL client_min_messages = log; SET LOCAL debug_print_rewritten = on";
+    o->op.post_ok = o->op.post_err =
+        "ROLLBACK TO SAVEPOINT tocsin_dry_a; RELEASE SAVEPOINT tocsin_dry_a";
+    return tx_start(L, o);
 }
 
 /* tx:_ctl("begin" | "commit" | "rollback") -> true | nil, err */
 static int tx_ctl(lua_State *L)
 {
     static const char *const what[] = {"begin", "commit", "rollback", NULL};
-    sql_tx *tx = tx_check(L);
+    sql_target to = tx_target(L);
     int w = luaL_checkoption(L, 2, NULL, what);
     tn_task *t = tn_task_current(L);
-    lua_op *o = op_plain(L, t, K_CTL, tx->pool, tx->conn, tx->timeout);
+    lua_op *o = op_plain(L, t, K_CTL, &to);
     static const char *const stmt[] = {"BEGIN", "COMMIT", "ROLLBACK"};
     o->op.sql = w == 0 && tn_run_is_dry(tn_task_run(t)) ? "BEGIN READ ONLY" : stmt[w];
-    sql_op_start(&o->op);
-    return tn_task_suspend(L, t, op_cancel, o);
+    o->op.simple = 1;
+    return tx_start(L, o);
 }
 
 /* tx:_release(), also __close and __gc: the connection goes back to the
@@ -701,42 +888,19 @@ static int tx_release(lua_State *L)
     return 0;
 }
 
-/* db:tx(fn), in Lua because fn yields between the C primitives.  A <close>
- * variable gives the connection back even when the task is cancelled. */
-static const char tx_lua[] =
-    "local pcall, error, select, type = ...\n"
-    "local function finish(tx, ok, ...)\n"
-    "  if ok and not (select('#', ...) >= 2 and (...) == nil and select(2, ...) ~= nil) then\n"
-    "    local cok, cerr = tx:_ctl('commit')\n"
-    "    tx:_release()\n"
-    "    if not cok then return nil, cerr end\n"
-    "    return ...\n"
-    "  end\n"
-    "  tx:_ctl('rollback')\n"
-    "  tx:_release()\n"
-    "  if not ok then error((...), 0) end\n"
-    "  return nil, (select(2, ...))\n"
-    "end\n"
-    "return function(db, fn)\n"
-    "  if type(fn) ~= 'function' then error('db:tx expects a function', 2) end\n"
-    "  local tx <close>, err = db:_acquire()\n"
-    "  if not tx then return nil, err end\n"
-    "  local ok, berr = tx:_ctl('begin')\n"
-    "  if not ok then return nil, berr end\n"
-    "  return finish(tx, pcall(fn, tx))\n"
-    "end\n";
+/* ---- module ------------------------------------------------------------ */
 
-/* ---- module ------------------------------------------------------------- */
-
-static void push_tx_fn(lua_State *L)
+/* sql_tx.lua's table {tx=, dry=}, kept in the registry, and db.tx. */
+static void load_sql_lua(lua_State *L)
 {
-    if (luaL_loadbufferx(L, tx_lua, sizeof tx_lua - 1, "=sql.tx", "t") != LUA_OK)
+    if (embedded_lua_load(L, "sql_tx") != LUA_OK)
         lua_error(L);
-    lua_getglobal(L, "pcall");
-    lua_getglobal(L, "error");
-    lua_getglobal(L, "select");
-    lua_getglobal(L, "type");
-    lua_call(L, 4, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, l_skip);
+    lua_setfield(L, -2, "skip");
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, SQL_LUA_KEY);
 }
 
 int sql_lua_open(lua_State *L)
@@ -746,13 +910,16 @@ int sql_lua_open(lua_State *L)
         {"_acquire", db_acquire}, {"stats", db_stats}, {NULL, NULL},
     };
     static const luaL_Reg tx_methods[] = {
-        {"query", tx_query}, {"exec", tx_exec},        {"one", tx_one},
-        {"_ctl", tx_ctl},    {"_release", tx_release}, {NULL, NULL},
+        {"query", tx_query}, {"exec", tx_exec}, {"one", tx_one},          {"_ctl", tx_ctl},
+        {"_q", tx_q},        {"_dq", tx_dq},    {"_analyze", tx_analyze}, {"_release", tx_release},
+        {NULL, NULL},
     };
     luaL_newmetatable(L, DB_MT);
     luaL_newlib(L, db_methods);
-    push_tx_fn(L);
-    lua_setfield(L, -2, "tx");
+    load_sql_lua(L);
+    lua_getfield(L, -1, "tx");
+    lua_setfield(L, -3, "tx");
+    lua_pop(L, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, db_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -29,6 +29,34 @@ struct sql_cancel {
     void *arg;
 };
 
+char *sql_net_target(const char *dsn)
+{
+    const char *host = NULL, *db = NULL, *user = NULL;
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    PQfreemem(err);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (!strcmp(o->keyword, "host") || (!strcmp(o->keyword, "hostaddr") && !host))
+            host = o->val;
+        else if (!strcmp(o->keyword, "dbname"))
+            db = o->val;
+        else if (!strcmp(o->keyword, "user"))
+            user = o->val;
+    }
+    if (!host)
+        host = "localhost";
+    if (!db)
+        db = user ? user : "";
+    size_t n = strlen(host) + strlen(db) + 2;
+    char *t = malloc(n);
+    if (t)
+        snprintf(t, n, "%s/%s", host, db);
+    PQconninfoFree(opts);
+    return t;
+}
+
 char *sql_net_host_to_resolve(const char *dsn)
 {
     char *err = NULL, *host = NULL;

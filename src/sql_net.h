@@ -10,6 +10,9 @@
 /* The DSN's host when it is one name needing a lookup (no hostaddr, not a
  * socket directory, not an IP address, not a list); malloc'd, or NULL. */
 char *sql_net_host_to_resolve(const char *dsn);
+/* "host/db" from the DSN's host (or socket directory) and dbname (the user
+ * name when absent), for reports: never the password; malloc'd, NULL on OOM. */
+char *sql_net_target(const char *dsn);
 
 typedef struct sql_resolve sql_resolve;
 /* hosts and addrs: comma lists of the same length for libpq's host and

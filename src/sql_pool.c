@@ -3,6 +3,8 @@
  * to operations in FIFO order.  Nothing here blocks and no Lua runs here. */
 #include "sql_pool.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +18,20 @@
 #define SQL_CONNECT_DEFAULT_S 10.0
 #define SQL_DEFAULT_MAX 4
 
+/* Connection states.  CONNECTING -> IDLE | CLOSED; IDLE -> IDLE | BUSY |
+ * CLOSED; BUSY -> BUSY | IDLE | CLOSED; CLOSED is final.  (IDLE -> IDLE and
+ * BUSY -> BUSY: a connection handed straight from one op to the next.) */
 enum { C_CONNECTING, C_IDLE, C_BUSY, C_CLOSED };
-/* The statement in flight on a connection. */
+/* The statement in flight on a connection: one at a time, so every send
+ * starts from S_NONE and every end returns to it. */
 enum { S_NONE, S_PRE, S_MAIN, S_POST, S_RESET };
+/* Op states.  NEW -> WAITING (start); WAITING -> RUNNING | DONE | ABANDONED;
+ * RUNNING -> DONE | ABANDONED | WAITING (retried on another connection);
+ * DONE and ABANDONED are final. */
 enum { OP_NEW, OP_WAITING, OP_RUNNING, OP_DONE, OP_ABANDONED };
 
 typedef struct sql_queue {
-    sql_op *head, *tail;
+    list_node h; /* of sql_op.qlink */
     int n;
 } sql_queue;
 
@@ -40,6 +49,7 @@ struct sql_conn {
     int doomed;       /* broken or in an unknown state: discard, never reuse */
     int reset_tried;  /* a ROLLBACK was sent to clean it before reuse */
     int cancel_sent;
+    int refused;           /* a statement we do not run (COPY): its failure is a query error */
     sql_op *op;            /* owner of the statement in flight; NULL when orphaned */
     PGresult *res;         /* result being collected */
     sql_queue queue;       /* held: statements of the transaction waiting their turn */
@@ -52,7 +62,8 @@ struct sql_conn {
 
 struct sql_pool {
     char *dsn;
-    char *host; /* a host name we resolve ourselves, or NULL */
+    char *target; /* "host/db" for reports */
+    char *host;   /* a host name we resolve ourselves, or NULL */
     int max, total, connecting, nidle;
     double connect_timeout;
     sql_conn *conns, *idle;
@@ -67,52 +78,86 @@ static void conn_poll_cb(uv_poll_t *h, int status, int events);
 static void conn_run(sql_conn *c, sql_op *op);
 static void conn_put(sql_conn *c);
 static void pool_dispatch(sql_pool *p);
+static void op_detach(sql_op *op);
+
+/* ---- state machines ----------------------------------------------------- */
+
+#ifndef NDEBUG
+static int conn_transition_ok(int from, int to)
+{
+    switch (from) {
+    case C_CONNECTING:
+        return to == C_IDLE || to == C_CLOSED;
+    case C_IDLE:
+    case C_BUSY:
+        return to == C_IDLE || to == C_BUSY || to == C_CLOSED;
+    default:
+        return 0;
+    }
+}
+#endif
+
+static void conn_set_state(sql_conn *c, int to)
+{
+    assert(conn_transition_ok(c->state, to));
+    c->state = to;
+}
+
+#ifndef NDEBUG
+static int op_transition_ok(int from, int to)
+{
+    switch (from) {
+    case OP_NEW:
+        return to == OP_WAITING;
+    case OP_WAITING:
+        return to == OP_RUNNING || to == OP_DONE || to == OP_ABANDONED;
+    case OP_RUNNING:
+        return to == OP_DONE || to == OP_ABANDONED || to == OP_WAITING;
+    default:
+        return 0;
+    }
+}
+#endif
+
+static void op_set_state(sql_op *op, int to)
+{
+    assert(op_transition_ok(op->state, to));
+    op->state = to;
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
+static void q_init(sql_queue *q)
+{
+    list_init(&q->h);
+    q->n = 0;
+}
+
 static void q_push(sql_queue *q, sql_op *op)
 {
-    op->qnext = NULL;
-    op->qprev = q->tail;
-    if (q->tail)
-        q->tail->qnext = op;
-    else
-        q->head = op;
-    q->tail = op;
+    list_push_back(&q->h, &op->qlink);
     q->n++;
 }
 
 static void q_push_front(sql_queue *q, sql_op *op)
 {
-    op->qprev = NULL;
-    op->qnext = q->head;
-    if (q->head)
-        q->head->qprev = op;
-    else
-        q->tail = op;
-    q->head = op;
+    list_push_front(&q->h, &op->qlink);
     q->n++;
 }
 
 static void q_remove(sql_queue *q, sql_op *op)
 {
-    if (op->qprev)
-        op->qprev->qnext = op->qnext;
-    else
-        q->head = op->qnext;
-    if (op->qnext)
-        op->qnext->qprev = op->qprev;
-    else
-        q->tail = op->qprev;
-    op->qprev = op->qnext = NULL;
+    list_remove(&op->qlink);
     q->n--;
 }
 
 static sql_op *q_pop(sql_queue *q)
 {
-    sql_op *op = q->head;
-    if (op)
-        q_remove(q, op);
+    list_node *first = list_first(&q->h);
+    if (!first)
+        return NULL;
+    sql_op *op = LIST_ENTRY(first, sql_op, qlink);
+    q_remove(q, op);
     return op;
 }
 
@@ -162,12 +207,20 @@ static int res_is_error(const PGresult *r)
     return s == PGRES_FATAL_ERROR || s == PGRES_NONFATAL_ERROR || s == PGRES_BAD_RESPONSE;
 }
 
-static void notice_ignore(void *arg, const char *message)
+/* Notices (and the FATAL a server sends an idle connection before it
+ * closes it) would go to stderr by default: dropped, except the parse tree
+ * an op asked for (a dry run's analysis of its statement). */
+static void conn_notice(void *arg, const PGresult *r)
 {
-    /* Notices (and the FATAL a server sends an idle connection before it
-     * closes it) would go to stderr by default. */
-    (void)arg;
-    (void)message;
+    sql_conn *c = arg;
+    if (!c->op || !c->op->capture || c->step != S_MAIN)
+        return;
+    const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *d = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    if (m && d && !strcmp(m, "rewritten parse tree:")) {
+        buf_addstr(c->op->capture, d);
+        buf_addc(c->op->capture, '\n');
+    }
 }
 
 static void free_handle_cb(uv_handle_t *h)
@@ -179,7 +232,7 @@ static void free_handle_cb(uv_handle_t *h)
 
 static void op_complete(sql_op *op)
 {
-    op->state = OP_DONE;
+    op_set_state(op, OP_DONE);
     op->on = NULL;
     uv_timer_stop(&op->timer);
     op->done(op);
@@ -242,7 +295,7 @@ static void conn_discard(sql_conn *c)
     p->total--;
     if (c->state == C_CONNECTING)
         p->connecting--;
-    c->state = C_CLOSED;
+    conn_set_state(c, C_CLOSED);
     if (c->gai) {
         sql_net_resolve_detach(c->gai);
         c->gai = NULL;
@@ -305,12 +358,12 @@ static void pool_fail_head(sql_pool *p, int kind, const char *msg)
 static void conn_connect_failed(sql_conn *c, int kind, const char *msg)
 {
     sql_pool *p = c->pool;
-    char buf[320];
-    copy_msg(buf, sizeof buf, msg); /* msg may live in the PGconn */
+    char why[320];
+    copy_msg(why, sizeof why, msg); /* msg may live in the PGconn */
     if (kind == SQL_FAIL_CONNECT)
-        kind = connect_fail_kind(buf);
+        kind = connect_fail_kind(why);
     conn_discard(c);
-    pool_fail_head(p, kind, buf);
+    pool_fail_head(p, kind, why);
     pool_dispatch(p);
 }
 
@@ -319,8 +372,8 @@ static void conn_connected(sql_conn *c)
     sql_pool *p = c->pool;
     uv_timer_stop(&c->timer);
     p->connecting--;
-    c->state = C_IDLE;
-    PQsetNoticeProcessor(c->pg, notice_ignore, NULL);
+    conn_set_state(c, C_IDLE);
+    PQsetNoticeReceiver(c->pg, conn_notice, c);
     if (PQsetnonblocking(c->pg, 1) != 0 || conn_watch(c, UV_READABLE) < 0) {
         c->doomed = 1;
         conn_discard(c);
@@ -406,7 +459,8 @@ static int conn_new(sql_pool *p, char *why, size_t whylen)
     }
     c->pool = p;
     c->fd = -1;
-    c->state = C_CONNECTING;
+    q_init(&c->queue);
+    c->state = C_CONNECTING; /* the initial state */
     uv_timer_init(tn_loop(), &c->timer);
     c->timer.data = c;
     c->next = p->conns;
@@ -447,16 +501,32 @@ static void conn_flush(sql_conn *c)
     }
 }
 
-static void conn_send(sql_conn *c, int step, const char *sql, int n, const char *const *params)
+/* How a statement goes out: ours (simple protocol, may hold several
+ * statements), the caller's (extended protocol: exactly one statement, rows
+ * one by one so that max_result holds), or the caller's parsed only. */
+enum { SEND_SIMPLE, SEND_ROWS, SEND_PARSE };
+
+static void conn_send(sql_conn *c, int step, int how, const char *sql, int n,
+                      const char *const *params)
 {
+    assert(c->step == S_NONE && step != S_NONE);
     c->step = step;
     c->cancel_sent = 0;
-    if (!PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0)) {
-        char buf[320];
+    c->refused = 0;
+    int sent;
+    if (how == SEND_SIMPLE)
+        sent = PQsendQuery(c->pg, sql);
+    else if (how == SEND_PARSE)
+        sent = PQsendPrepare(c->pg, "", sql, n, NULL);
+    else if ((sent = PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0)))
+        PQsetSingleRowMode(c->pg); /* cannot fail right after the send; if it did,
+                                    * the rows would come in one result (below) */
+    if (!sent) {
+        char why[320];
         if (PQstatus(c->pg) != CONNECTION_OK)
             c->doomed = 1;
-        copy_msg(buf, sizeof buf, PQerrorMessage(c->pg));
-        conn_stmt_done(c, buf[0] ? buf : "could not send the statement");
+        copy_msg(why, sizeof why, PQerrorMessage(c->pg));
+        conn_stmt_done(c, why[0] ? why : "could not send the statement");
         return;
     }
     conn_flush(c);
@@ -469,13 +539,17 @@ static void conn_step(sql_conn *c, int step)
     sql_op *op = c->op;
     switch (step) {
     case S_PRE:
-        conn_send(c, step, op->pre, 0, NULL);
+        conn_send(c, step, SEND_SIMPLE, op->pre, 0, NULL);
         break;
     case S_MAIN:
-        conn_send(c, step, op->sql, op->nparams, op->params);
+        conn_send(c, step,
+                  op->simple         ? SEND_SIMPLE
+                  : op->prepare_only ? SEND_PARSE
+                                     : SEND_ROWS,
+                  op->sql, op->nparams, op->params);
         break;
     default: /* S_POST */
-        conn_send(c, step, op->fail ? op->post_err : op->post_ok, 0, NULL);
+        conn_send(c, step, SEND_SIMPLE, op->fail ? op->post_err : op->post_ok, 0, NULL);
         break;
     }
 }
@@ -483,11 +557,11 @@ static void conn_step(sql_conn *c, int step)
 /* Runs op on c (from the pool, or c is op's transaction connection). */
 static void conn_run(sql_conn *c, sql_op *op)
 {
-    op->state = OP_RUNNING;
+    op_set_state(op, OP_RUNNING);
     op->on = c;
     if (op->acquire) {
         c->held = 1;
-        c->state = C_IDLE;
+        conn_set_state(c, C_IDLE);
         uv_unref((uv_handle_t *)c->poll);
         op->conn = c;
         op_complete(op);
@@ -500,7 +574,7 @@ static void conn_run(sql_conn *c, sql_op *op)
         return;
     }
     c->op = op;
-    c->state = C_BUSY;
+    conn_set_state(c, C_BUSY);
     uv_ref((uv_handle_t *)c->poll);
     op->first_sent = c->used;
     conn_step(c, op->pre ? S_PRE : S_MAIN);
@@ -513,7 +587,7 @@ static void conn_idle(sql_conn *c)
         conn_put(c);
         return;
     }
-    c->state = C_IDLE;
+    conn_set_state(c, C_IDLE);
     sql_op *op = q_pop(&c->queue);
     if (op) {
         conn_run(c, op);
@@ -539,9 +613,9 @@ static void conn_put(sql_conn *c)
             goto discard;
         c->reset_tried = 1;
         c->op = NULL;
-        c->state = C_BUSY;
+        conn_set_state(c, C_BUSY);
         uv_ref((uv_handle_t *)c->poll);
-        conn_send(c, S_RESET, "ROLLBACK", 0, NULL);
+        conn_send(c, S_RESET, SEND_SIMPLE, "ROLLBACK", 0, NULL);
         return;
     default:
         goto discard;
@@ -552,7 +626,7 @@ static void conn_put(sql_conn *c)
         conn_run(c, op);
         return;
     }
-    c->state = C_IDLE;
+    conn_set_state(c, C_IDLE);
     c->inext = p->idle;
     p->idle = c;
     p->nidle++;
@@ -598,7 +672,7 @@ static void pool_probe_idle(sql_pool *p)
         }
         *pp = c->inext;
         p->nidle--;
-        c->state = C_BUSY; /* off the idle list: conn_discard must not look for it */
+        conn_set_state(c, C_BUSY); /* off the idle list: conn_discard must not look for it */
         conn_discard(c);
     }
 }
@@ -609,6 +683,7 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
     PGresult *res = c->res;
     sql_op *op = c->op;
     int step = c->step;
+    assert(step != S_NONE);
     c->res = NULL;
     c->step = S_NONE;
     if (PQstatus(c->pg) != CONNECTION_OK)
@@ -630,7 +705,9 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
         PQclear(res);
         op->retried++;
         op->on = NULL;
-        op->state = OP_WAITING;
+        buf_reset(&op->rows);
+        op->nrows = 0;
+        op_set_state(op, OP_WAITING);
         c->op = NULL;
         q_push_front(&p->waiters, op);
         conn_discard(c);
@@ -647,10 +724,10 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
             conn_step(c, S_MAIN);
             return;
         }
-        op_set_result(op, res, fail_msg, c->doomed);
+        op_set_result(op, res, fail_msg, c->doomed && !c->refused);
         break;
     case S_MAIN:
-        op_set_result(op, res, fail_msg, c->doomed);
+        op_set_result(op, res, fail_msg, c->doomed && !c->refused);
         if (!c->doomed && (op->fail ? op->post_err : op->post_ok)) {
             conn_step(c, S_POST);
             return;
@@ -663,6 +740,48 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
     c->op = NULL;
     op->on = NULL;
     conn_idle(c);
+    op_complete(op);
+}
+
+/* Appends row i of r to op->rows; -1 when it would pass max_result (or
+ * memory ran out): nothing is added then. */
+static int op_add_row(sql_op *op, const PGresult *r, int i)
+{
+    int ncols = PQnfields(r);
+    size_t need = 0;
+    for (int j = 0; j < ncols; j++)
+        need += 4 + (size_t)PQgetlength(r, i, j) + 1;
+    if (op->max_result && op->rows.n + need > op->max_result)
+        return -1;
+    op->rows.max = SIZE_MAX; /* max_result is the limit: the buffer fails only without memory */
+    for (int j = 0; j < ncols; j++) {
+        uint32_t len = PQgetisnull(r, i, j) ? UINT32_MAX : (uint32_t)PQgetlength(r, i, j);
+        buf_add(&op->rows, &len, sizeof len);
+        if (len != UINT32_MAX) /* with its NUL: values are read as C strings */
+            buf_add(&op->rows, PQgetvalue(r, i, j), (size_t)len + 1);
+    }
+    if (op->rows.failed)
+        return -1;
+    op->nrows++;
+    return 0;
+}
+
+/* The op's result outgrew max_result: it ends now with SQL_FAIL_LIMIT and
+ * what it held is freed; the statement is cancelled on the server and the
+ * rest of its rows are read and dropped (as after a timeout). */
+static void conn_over_limit(sql_conn *c)
+{
+    sql_op *op = c->op;
+    char msg[160];
+    if (op->rows.failed)
+        snprintf(msg, sizeof msg, "out of memory while reading the result");
+    else
+        snprintf(msg, sizeof msg, "the result is larger than max_result (%zu bytes)",
+                 op->max_result);
+    op_detach(op);
+    buf_free(&op->rows);
+    op->nrows = 0;
+    op_fail(op, SQL_FAIL_LIMIT, msg);
     op_complete(op);
 }
 
@@ -683,8 +802,22 @@ static int conn_collect(sql_conn *c)
             /* No COPY sub-protocol here; the connection cannot be reused. */
             PQclear(r);
             c->doomed = 1;
+            c->refused = 1;
             conn_stmt_done(c, "COPY FROM STDIN / TO STDOUT is not supported");
             return 1;
+        case PGRES_SINGLE_TUPLE:
+            /* A row: copied into the op's compact buffer (or dropped when
+             * nobody wants it any more), never kept as a PGresult. */
+            if (c->op && c->step == S_MAIN && !c->res && op_add_row(c->op, r, 0) < 0)
+                conn_over_limit(c);
+            PQclear(r);
+            continue;
+        case PGRES_TUPLES_OK:
+            /* Rows in the final result: only if single-row mode was not on. */
+            for (int i = 0; c->op && c->step == S_MAIN && i < PQntuples(r); i++)
+                if (op_add_row(c->op, r, i) < 0)
+                    conn_over_limit(c);
+            break;
         default:
             break;
         }
@@ -819,6 +952,11 @@ static void pool_dispatch(sql_pool *p)
     }
 }
 
+const char *sql_pool_target(const sql_pool *p)
+{
+    return p->target;
+}
+
 sql_pool *sql_pool_get(const char *dsn, int max, int *created)
 {
     sql_pool *p;
@@ -836,8 +974,14 @@ sql_pool *sql_pool_get(const char *dsn, int max, int *created)
         return NULL;
     }
     p->max = max > 0 ? max : SQL_DEFAULT_MAX;
+    if (!(p->target = sql_net_target(dsn))) {
+        free(p->dsn);
+        free(p);
+        return NULL;
+    }
     p->host = sql_net_host_to_resolve(dsn);
     p->connect_timeout = SQL_CONNECT_DEFAULT_S;
+    q_init(&p->waiters);
     p->next = pools;
     pools = p;
     *created = 1;
@@ -873,7 +1017,7 @@ void sql_op_start(sql_op *op)
 {
     uv_timer_init(tn_loop(), &op->timer);
     op->timer.data = op;
-    op->state = OP_WAITING;
+    op_set_state(op, OP_WAITING);
     if (shut_down) {
         op_fail(op, SQL_FAIL_CONNECT, "the SQL module is shut down");
         op_complete(op);
@@ -906,14 +1050,17 @@ static void op_timeout_cb(uv_timer_t *t)
     op_fail(op, SQL_FAIL_TIMEOUT, msg);
     PQclear(op->res);
     op->res = NULL;
+    buf_free(&op->rows);
+    op->nrows = 0;
     op_complete(op);
 }
 
 void sql_op_abandon(sql_op *op)
 {
-    if (op->state == OP_WAITING || op->state == OP_RUNNING)
-        op_detach(op);
-    op->state = OP_ABANDONED;
+    if (op->state != OP_WAITING && op->state != OP_RUNNING)
+        return; /* never started, or already done: nothing runs on its behalf */
+    op_detach(op);
+    op_set_state(op, OP_ABANDONED);
     uv_timer_stop(&op->timer);
 }
 
@@ -928,6 +1075,7 @@ void sql_op_free(sql_op *op)
         return;
     PQclear(op->res);
     op->res = NULL;
+    buf_free(&op->rows);
     if (op->state == OP_NEW) {
         free(op);
         return;
@@ -972,17 +1120,18 @@ void sql_pool_shutdown(void)
         pools = p->next;
         sql_op *op;
         while ((op = q_pop(&p->waiters)))
-            op->state = OP_ABANDONED;
+            op_set_state(op, OP_ABANDONED);
         while (p->conns) {
             sql_conn *c = p->conns;
             while ((op = q_pop(&c->queue)))
-                op->state = OP_ABANDONED;
+                op_set_state(op, OP_ABANDONED);
             if (c->op)
                 c->op->on = NULL;
             c->op = NULL;
             conn_discard(c);
         }
         free(p->dsn);
+        free(p->target);
         free(p->host);
         free(p);
     }

@@ -8,6 +8,9 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
+#include "buf.h"
+#include "list.h"
+
 typedef struct sql_pool sql_pool;
 typedef struct sql_conn sql_conn;
 typedef struct sql_op sql_op;
@@ -19,6 +22,7 @@ enum sql_fail {
     SQL_FAIL_AUTH,
     SQL_FAIL_TIMEOUT,
     SQL_FAIL_QUERY,
+    SQL_FAIL_LIMIT, /* the result passed max_result: the statement was cancelled */
 };
 
 /* One statement (or one connection grab) on behalf of a caller.  The caller
@@ -29,27 +33,38 @@ enum sql_fail {
 struct sql_op {
     /* in */
     sql_pool *pool;
-    sql_conn *held;       /* a transaction's own connection, or NULL: use the pool */
-    int acquire;          /* just take a connection and hold it (db:tx) */
-    const char *pre;      /* run first on the same connection (dry run: BEGIN READ ONLY) */
+    sql_conn *held; /* a transaction's own connection, or NULL: use the pool */
+    int acquire;    /* just take a connection and hold it (db:tx) */
+    /* pre, post_ok, post_err and simple go out through the simple query
+     * protocol (they may hold several statements); sql otherwise goes out as
+     * exactly one statement (extended protocol). */
+    const char *pre;      /* run first on the same connection */
     const char *post_ok;  /* run after the statement succeeded, */
-    const char *post_err; /* or failed (dry run: ROLLBACK) */
+    const char *post_err; /* or failed */
     const char *sql;
+    int simple;       /* sql is ours: simple protocol, no parameters */
+    int prepare_only; /* only Parse sql (unnamed statement): analysed, never planned or run */
+    buf_t *capture;   /* collects the DETAIL of the server's "rewritten parse tree:" LOG
+                       * messages (debug_print_rewritten) that arrive during sql */
     int nparams;
     const char *const *params; /* text; NULL entries are SQL NULL */
     double timeout;            /* seconds, <= 0: none */
+    size_t max_result;         /* bytes of row data kept at most; 0: no limit */
     void (*done)(sql_op *op);
     /* out */
-    int fail;       /* enum sql_fail */
-    char msg[320];  /* why, when fail is set and there is no result */
-    PGresult *res;  /* the statement's result (ok or error), freed by sql_op_free */
+    int fail;      /* enum sql_fail */
+    char msg[320]; /* why, when fail is set and there is no result */
+    PGresult *res; /* the statement's result (ok or error), freed by sql_op_free; its rows
+                    * arrived one by one (single-row mode) and are in rows instead */
+    buf_t rows;    /* per row, per column: a 4-byte length (UINT32_MAX: NULL), bytes, a NUL */
+    int nrows;
     sql_conn *conn; /* acquire: the connection now held */
     /* private */
     int state;
     int retried;
-    int first_sent;        /* the op's first statement went out on a reused connection */
-    sql_conn *on;          /* connection running it */
-    sql_op *qprev, *qnext; /* waiting queue links */
+    int first_sent;  /* the op's first statement went out on a reused connection */
+    sql_conn *on;    /* connection running it */
+    list_node qlink; /* in a waiting queue */
     uv_timer_t timer;
 };
 
@@ -57,6 +72,8 @@ struct sql_op {
  * connections (0: the default, 4); a larger max raises an existing pool's
  * limit.  Returns NULL on OOM. */
 sql_pool *sql_pool_get(const char *dsn, int max, int *created);
+/* "host/db" of the pool's DSN, for reports (never the password). */
+const char *sql_pool_target(const sql_pool *p);
 /* Counts for db:stats(). */
 void sql_pool_stats(const sql_pool *p, int *max, int *total, int *idle, int *busy, int *waiting);
 

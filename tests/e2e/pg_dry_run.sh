@@ -2,7 +2,9 @@
 # --dry-run: every SQL statement runs inside a READ ONLY transaction. Reads
 # return real data; writes (also inside db:tx, also tricks like COMMIT first,
 # nextval, DO blocks) change nothing, come back success-shaped, and are listed
-# as actions the run would have taken.
+# as actions the run would have taken.  A secret in a statement never shows
+# in the action list, even when it straddles the 200-character cut or has
+# runs of spaces that the one-line form collapses.
 set -u
 : "${TOCSIN:?}" "${BUILD:?}"
 [ -f "$BUILD/pg.env" ] || { echo "no $BUILD/pg.env: run tests/pg/start.sh"; exit 1; }
@@ -39,6 +41,18 @@ assert(db:exec("COMMIT"))
 assert(db:exec("DELETE FROM " .. T) == (dry and 0 or 3))
 assert(db:query("SELECT nextval('" .. T .. "_seq') AS v"))
 assert(db:exec("DO $$ BEGIN SET TRANSACTION READ WRITE; INSERT INTO " .. T .. " VALUES (9, 'do'); END $$"))
+-- a statement the server cannot parse: its error, as a value
+local bad, berr = db:query("SELEC 1")
+assert(bad == nil and type(berr) == "table" and berr.kind == "query" and berr.sqlstate == "42601", tostring(berr))
+-- SHOW is a read
+assert(tonumber(assert(db:one("SHOW max_connections")).max_connections) > 0)
+if dry then
+  -- a secret at the 200-character cut of the action line, and one whole
+  local s = secret("DRY_SECRET")
+  local prefix = "INSERT INTO " .. T .. " (id, note) VALUES (77, '"
+  assert(db:exec(prefix .. string.rep("p", 192 - #prefix) .. s .. "')") == 0)
+  assert(db:exec("UPDATE " .. T .. " SET note = '" .. s .. "' WHERE id = 1") == 0)
+end
 -- inside a transaction: writes skipped, the transaction goes on
 local a, b = db:tx(function(tx)
   local c = assert(tx:exec("INSERT INTO " .. T .. " VALUES (4, 'four')"))
@@ -50,7 +64,8 @@ assert(a == (dry and 0 or 1), tostring(a))
 print("SCRIPT-DONE", a, b)
 LUA
 
-PGTEST_DSN="$PGTEST_DSN" T="$T" DRY=1 "$TOCSIN" run "$tmp/rb.lua" --dry-run --yes >"$tmp/out" 2>&1
+SECRET='Zq9xV  Kp2Lm  Wr7Yt'
+PGTEST_DSN="$PGTEST_DSN" T="$T" DRY=1 DRY_SECRET="$SECRET" "$TOCSIN" run "$tmp/rb.lua" --dry-run --yes >"$tmp/out" 2>&1
 rc=$?
 [ $rc = 0 ] || fail "dry run exited $rc"
 grep -q SCRIPT-DONE "$tmp/out" || fail "script did not finish"
@@ -63,6 +78,12 @@ grep -qF "UPDATE $T SET note = 'changed'" "$tmp/out" || fail "UPDATE not listed"
 grep -qF "INSERT INTO $T VALUES (4, 'four')" "$tmp/out" || fail "tx INSERT not listed"
 grep -qF "DELETE FROM $T" "$tmp/out" || fail "DELETE not listed"
 grep -qF "SELECT id, note FROM" "$tmp/out" && fail "a read was listed as an action"
+grep -qF "SHOW max_connections" "$tmp/out" && fail "SHOW was listed as an action"
+for part in Zq9xV Kp2Lm Wr7Yt; do
+  grep -qF "$part" "$tmp/out" && fail "part of the secret ($part) shown"
+done
+grep -qF "UPDATE $T SET note = '***' WHERE id = 1" "$tmp/out" || fail "the secret's statement not listed, redacted"
+grep -qF "(77, 'pppp" "$tmp/out" || fail "the long statement not listed"
 # the password never shows
 grep -qF "$PGTEST_PASSWORD" "$tmp/out" && fail "password in the output"
 

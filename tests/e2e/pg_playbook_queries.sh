@@ -4,7 +4,9 @@
 # psql clients held open on fifos are counted in pg_stat_activity, compared
 # with max_connections, and terminated by the idle-connection query (with the
 # interval shortened from 5 minutes to 2 seconds); the psql processes then
-# find their connection gone.  Own server: the query terminates every idle
+# find their connection gone.  First as a dry run: the diagnosis reads run
+# for real, the terminating query is listed and not sent, and the three
+# sessions survive it.  Own server: the query terminates every idle
 # connection, which would disturb other tests sharing the fixture.
 set -u
 : "${TOCSIN:?}" "${SRC:?}"
@@ -38,6 +40,7 @@ for _ in $(seq 50); do [ "$(count_idle)" = 3 ] && break; sleep 0.1; done
 [ "$(count_idle)" = 3 ] || fail "the idle psql sessions did not connect"
 
 cat >"$tmp/rb.lua" <<'LUA'
+local dry = env("DRY") == "1"
 local db = sql.open(env("PGTEST_DSN"), { max = 2 })
 -- "SELECT count(*) FROM pg_stat_activity;" (as written in the playbook)
 local c = assert(db:one("SELECT count(*) FROM pg_stat_activity;"))
@@ -60,6 +63,13 @@ local killed = assert(db:query([[
  ]]))
 local n = 0
 for _, r in ipairs(killed) do assert(r.pg_terminate_backend == true); n = n + 1 end
+if dry then
+  assert(killed.dry_run == true and n == 0, "dry run: the terminating query was sent")
+  local still = assert(db:one("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'playbook_idle'"))
+  assert(still.n == 3, "dry run: idle sessions left: " .. still.n)
+  print("DRY-DONE")
+  return
+end
 -- the three psql sessions, plus our own pool's second connection if it idled that long
 assert(n >= 3, "terminated " .. n)
 time.sleep(0.5)
@@ -69,6 +79,15 @@ assert(left.n == 0, "idle sessions left: " .. left.n)
 for i = 1, 5 do assert(db:one("SELECT $1::int AS i", i)) end
 print("TERMINATED", n)
 LUA
+
+DRY=1 "$TOCSIN" run "$tmp/rb.lua" --dry-run --yes >"$tmp/out" 2>&1
+rc=$?
+[ $rc = 0 ] || fail "dry run exited $rc"
+grep -q '^DRY-DONE' "$tmp/out" || fail "dry run did not finish"
+[ "$(count_idle)" = 3 ] || fail "the dry run terminated idle sessions"
+grep -q 'would sql: SELECT pg_terminate_backend(pid) FROM pg_stat_activity' "$tmp/out" ||
+  fail "the terminating query is not listed as an action"
+grep -q 'would sql: SELECT count' "$tmp/out" && fail "a diagnosis read was listed as an action"
 
 "$TOCSIN" run "$tmp/rb.lua" --yes >"$tmp/out" 2>&1
 rc=$?
