@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Review 2: a dry run's statements run in a READ ONLY transaction, but
+# A dry run's statements run in a READ ONLY transaction, but
 # PostgreSQL lets a read-only transaction signal other backends, so the
 # playbook's resolution query (SELECT pg_terminate_backend(pid) ...) really
 # terminated sessions under --dry-run.  Such calls are now listed, not sent.
