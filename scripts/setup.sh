@@ -3,7 +3,7 @@
 # they are all present already). Needs root or sudo.
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config liblua5.4-dev lua5.4 libuv1-dev libcurl4-openssl-dev libpq-dev
-      lua-cjson-dev libsqlite3-dev libhttp-parser-dev postgresql-15 postgresql-client-15
+      libsqlite3-dev libhttp-parser-dev postgresql-15 postgresql-client-15
       python3 procps gawk curl openssl iproute2 bsdutils util-linux lua-check clang-format
       clang-14 libclang-rt-14-dev)
 missing=()

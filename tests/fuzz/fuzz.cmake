@@ -38,7 +38,7 @@ if(TOCSIN_FUZZ)
       -D_GNU_SOURCE "-DTOCSIN_VERSION=\"${PROJECT_VERSION}\""
       -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/src
       ${LUA_CFLAGS} ${UV_CFLAGS} ${CURL_CFLAGS} ${PQ_CFLAGS})
-  set(FUZZ_LIBS ${CJSON_STATIC} ${LUA_LINK_LIBRARIES} ${UV_LINK_LIBRARIES}
+  set(FUZZ_LIBS ${LUA_LINK_LIBRARIES} ${UV_LINK_LIBRARIES}
       ${CURL_LINK_LIBRARIES} ${PQ_LINK_LIBRARIES} ${HTTP_PARSER_LIB} -lm)
 
   # The engine (libtocsin's sources, main.c excluded) built by clang-14 with
