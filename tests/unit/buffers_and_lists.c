@@ -12,15 +12,7 @@
 #include "list.h"
 #include "util.h"
 
-static int failures, checks;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static void test_buf(void)
 {
@@ -146,14 +138,57 @@ static void test_limits(void)
     lua_close(L);
 }
 
+/* The option readers primitives share: tn_opt_duration, tn_opt_size. */
+static int read_opts(lua_State *L)
+{
+    lua_pushnumber(L, tn_opt_duration(L, 1, "timeout", 10));
+    lua_pushinteger(L, (lua_Integer)tn_opt_size(L, 1, "max", 7));
+    return 2;
+}
+
+static int opts(lua_State *L, const char *table, double *d, uint64_t *sz)
+{
+    lua_pushcfunction(L, read_opts);
+    luaL_dostring(L, table);
+    int rc = lua_pcall(L, 1, 2, 0);
+    if (rc == LUA_OK) {
+        *d = lua_tonumber(L, -2);
+        *sz = (uint64_t)lua_tointeger(L, -1);
+        lua_pop(L, 2);
+    } else {
+        lua_pop(L, 1);
+    }
+    return rc;
+}
+
+static void test_options(void)
+{
+    lua_State *L = luaL_newstate();
+    luaL_openlibs(L);
+    double d;
+    uint64_t sz;
+    CHECK(opts(L, "return {}", &d, &sz) == LUA_OK && d == 10 && sz == 7);
+    CHECK(opts(L, "return {timeout = '90s', max = '64MiB'}", &d, &sz) == LUA_OK && d == 90 &&
+          sz == (uint64_t)64 << 20);
+    CHECK(opts(L, "return {timeout = 0.25, max = 4096}", &d, &sz) == LUA_OK && d == 0.25 &&
+          sz == 4096);
+    CHECK(opts(L, "return {timeout = false}", &d, &sz) == LUA_OK && d == 0);
+    CHECK(opts(L, "return {timeout = math.huge}", &d, &sz) == LUA_OK && isinf(d));
+    CHECK(opts(L, "return {timeout = 'soon'}", &d, &sz) != LUA_OK);
+    CHECK(opts(L, "return {timeout = -1}", &d, &sz) != LUA_OK);
+    CHECK(opts(L, "return {max = 'lots'}", &d, &sz) != LUA_OK);
+    CHECK(opts(L, "return {max = 0}", &d, &sz) != LUA_OK);
+    lua_close(L);
+}
+
 int main(void)
 {
+    test_options();
     test_buf();
     test_json();
     test_safe();
     test_list();
     test_ms();
     test_limits();
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

@@ -7,15 +7,7 @@
 #include "server.h"
 #include "server_route.h"
 
-static int failures, checks;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static const char *const routes[] = {
     "GET /api/health", /* 0 */
@@ -182,6 +174,5 @@ int main(void)
     test_parse();
     chunk = 7;
     test_parse();
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

@@ -6,15 +6,7 @@
 
 #include "sql_dry.h"
 
-static int failures, checks;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static const char *scan(const char *tree, const char *sql, char *funcs, char *objs)
 {
@@ -81,6 +73,5 @@ int main(void)
           NULL);
     CHECK(!strcmp(o, "{}"));
 
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures != 0;
+    return check_report();
 }

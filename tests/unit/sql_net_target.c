@@ -7,7 +7,7 @@
 
 #include "sql_net.h"
 
-static int failures, checks;
+#include "check.h"
 
 static void expect(const char *dsn, const char *want)
 {
@@ -27,6 +27,5 @@ int main(void)
     expect("host=/tmp/pg port=5433 user=postgres password=s3cret dbname=ops", "/tmp/pg/ops");
     expect("hostaddr=10.0.0.5 user=alice password=s3cret", "10.0.0.5/alice");
     expect("dbname=x", "localhost/x");
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures != 0;
+    return check_report();
 }

@@ -11,15 +11,7 @@
 #include "modules.h"
 #include "run.h"
 
-static int failures, checks;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 typedef struct {
     char run_id[40];
@@ -215,6 +207,5 @@ int main(void)
     unlink(pb);
     free(pa);
     free(pb);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }
