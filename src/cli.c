@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
 
 #include "buf.h"
 #include "catalog.h"
@@ -20,6 +24,8 @@
 #include "redact.h"
 #include "run.h"
 #include "signals.h"
+#include "store.h"
+#include "util.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INTERRUPTED = 130 };
 
@@ -32,9 +38,11 @@ static const char usage_main[] =
     "  run RUNBOOK [--dry-run] [--set key=value]... [--yes] [--json] [--config FILE]\n"
     "  check [PATH]...        compile + lint runbooks and config; non-zero on any problem\n"
     "  list                   runbooks found: name, severity, title, triggers\n"
+    "  history [--runbook NAME] [--limit N] [--json] | history RUN-ID\n"
+    "                         runs recorded in the state store, or one with its steps\n"
     "  version                versions of tocsin and its libraries\n"
     "\n"
-    "  daemon, incidents, incident, ack, resolve, postmortem, history, demo:\n"
+    "  daemon, incidents, incident, ack, resolve, postmortem, demo:\n"
     "                         not in this build yet\n"
     "\n"
     "`tocsin COMMAND --help` describes a command.\n";
@@ -55,6 +63,14 @@ static const char usage_run[] =
     "\n"
     "exit status: 0 success, 1 the runbook failed, 2 usage or configuration error,\n"
     "3 runbook not found, 130 interrupted\n";
+
+static const char usage_history[] =
+    "usage: tocsin history [--runbook NAME] [--limit N] [--json] [--config FILE]\n"
+    "       tocsin history RUN-ID [--json] [--config FILE]\n"
+    "\n"
+    "Lists the runs recorded in the state store (config `state`, default\n"
+    ".tocsin/state.db), newest first (default limit 20); with a run id, that run\n"
+    "with its steps and its transcript (primitive calls, logs, dry-run actions).\n";
 
 static const char usage_check[] =
     "usage: tocsin check [PATH]... [--config FILE]\n"
@@ -236,6 +252,17 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
 
+    /* Every run is recorded; a store that cannot be opened is said, and the
+     * run goes on unrecorded (the runbook matters more than its record). */
+    store *db = NULL;
+    char serr[1024];
+    if (store_open(&db, cfg.state, serr, sizeof serr) < 0) {
+        put_error(stderr, "tocsin: warning: this run is not recorded: ", serr);
+        db = NULL;
+    } else {
+        store_record_start(db);
+    }
+
     out_tty tty;
     out_json jw = {stdout, debug};
     int isterm = isatty(1);
@@ -270,6 +297,12 @@ static int cmd_run(int argc, char **argv)
         tn_run_free(r);
     }
     out_tty_close(&tty);
+    if (db) {
+        store_record_stop(db);
+        if (store_flush(db, serr, sizeof serr) < 0)
+            put_error(stderr, "tocsin: warning: the run's record is incomplete: ", serr);
+        store_close(db);
+    }
     signals_uninstall();
     modules_shutdown();
     tn_state_free(st);
@@ -421,6 +454,170 @@ static int cmd_list(int argc, char **argv)
     return broken ? EXIT_FAILED : EXIT_OK;
 }
 
+/* ---- history ------------------------------------------------------------ */
+
+static void history_json(void *ud, const char *json)
+{
+    (void)ud;
+    printf("%s\n", json);
+}
+
+/* A row in the table: the few fields people read, from the row's JSON. */
+static int field_str(lua_State *L, const char *k, char *out, size_t n)
+{
+    lua_getfield(L, -1, k);
+    int ok = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER;
+    snprintf(out, n, "%s", ok ? lua_tostring(L, -1) : "");
+    lua_pop(L, 1);
+    return ok;
+}
+
+typedef struct {
+    lua_State *L;
+    int rows;
+} history_view;
+
+static void history_text(void *ud, const char *json)
+{
+    history_view *v = ud;
+    lua_State *L = v->L;
+    if (tn_json_decode(L, json, strlen(json)) < 0 || !lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    char rec[16], a[256], b[256], c[64], d[64], e[64], f[2048];
+    field_str(L, "record", rec, sizeof rec);
+    if (!strcmp(rec, "step")) {
+        field_str(L, "depth", c, sizeof c);
+        field_str(L, "title", a, sizeof a);
+        field_str(L, "duration", d, sizeof d);
+        int ok = field_str(L, "ok", e, sizeof e) && strcmp(e, "0");
+        long depth = strtol(c, NULL, 10);
+        depth = depth < 0 ? 0 : depth > 10 ? 10 : depth;
+        printf("  %*s%s %s (%.2fs)", (int)depth * 2, "", ok ? "✓" : "✗", a, strtod(d, NULL));
+        if (field_str(L, "error", f, sizeof f))
+            printf(": %s", f);
+        printf("\n");
+    } else if (!strcmp(rec, "entry")) {
+        field_str(L, "kind", a, sizeof a);
+        field_str(L, "text", f, sizeof f);
+        printf("  · %-6s %s\n", a, f);
+    } else {
+        field_str(L, "id", a, sizeof a);
+        field_str(L, "runbook", b, sizeof b);
+        field_str(L, "started", d, sizeof d);
+        int ended = field_str(L, "ended", e, sizeof e);
+        int ok = field_str(L, "ok", c, sizeof c) && strcmp(c, "0");
+        time_t t = (time_t)strtod(d, NULL);
+        struct tm tm;
+        char when[32];
+        localtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        char status[32];
+        char dry[16];
+        int is_dry = field_str(L, "dry_run", dry, sizeof dry) && strcmp(dry, "0");
+        snprintf(status, sizeof status, "%s%s",
+                 !ended ? "running"
+                 : ok   ? "ok"
+                        : "failed",
+                 is_dry ? " (dry)" : "");
+        char dur[32] = "-";
+        if (ended)
+            snprintf(dur, sizeof dur, "%.2fs", strtod(e, NULL) - strtod(d, NULL));
+        char trig[64];
+        field_str(L, "trigger", trig, sizeof trig);
+        if (!strcmp(rec, "run")) {
+            printf("%s  %s  %s  %s  %s  %s\n", a, b, when, trig, status, dur);
+            if (field_str(L, "error", f, sizeof f))
+                printf("  error: %s\n", f);
+        } else {
+            if (!v->rows)
+                printf("%-28s %-24s %-19s %-8s %-14s %s\n", "RUN", "RUNBOOK", "STARTED", "TRIGGER",
+                       "STATUS", "DURATION");
+            printf("%-28s %-24s %-19s %-8s %-14s %s\n", a, b, when, trig, status, dur);
+        }
+    }
+    v->rows++;
+    lua_pop(L, 1);
+}
+
+static int cmd_history(int argc, char **argv)
+{
+    const char *config_path = NULL, *runbook = NULL, *run_id = NULL;
+    int json = 0, limit = 20;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_history, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if ((!strcmp(a, "--config") || !strcmp(a, "--runbook") || !strcmp(a, "--limit")) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "--config"))
+                config_path = v;
+            else if (!strcmp(a, "--runbook"))
+                runbook = v;
+            else {
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (*end || n < 1 || n > 1000000) {
+                    fprintf(stderr, "tocsin history: --limit takes a number from 1 (got '%s')\n",
+                            v);
+                    return EXIT_USAGE;
+                }
+                limit = (int)n;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "tocsin history: unknown option %s\n%s", a, usage_history);
+            return EXIT_USAGE;
+        } else if (!run_id) {
+            run_id = a;
+        } else {
+            fprintf(stderr, "tocsin history: one run at a time\n%s", usage_history);
+            return EXIT_USAGE;
+        }
+    }
+    char err[2048];
+    tn_config cfg;
+    if (config_load(&cfg, config_path, err, sizeof err) < 0) {
+        put_error(stderr, "tocsin: ", err);
+        return EXIT_USAGE;
+    }
+    store *db;
+    if (store_open(&db, cfg.state, err, sizeof err) < 0) {
+        put_error(stderr, "tocsin: ", err);
+        config_free(&cfg);
+        return EXIT_FAILED;
+    }
+    history_view v = {luaL_newstate(), 0};
+    int rc;
+    if (v.L)
+        *(void **)lua_getextraspace(v.L) = NULL; /* not a runbook state: no CPU budget */
+    if (!v.L) {
+        rc = -1;
+        snprintf(err, sizeof err, "out of memory");
+    } else if (run_id) {
+        rc = db->be->run(db, run_id, json ? history_json : history_text, &v, err, sizeof err);
+    } else {
+        rc = db->be->runs(db, runbook, limit, json ? history_json : history_text, &v, err,
+                          sizeof err);
+        if (rc == 0 && !json && !v.rows)
+            fprintf(stderr, "no runs recorded%s%s\n", runbook ? " for " : "",
+                    runbook ? runbook : "");
+    }
+    if (v.L)
+        lua_close(v.L);
+    store_close(db);
+    config_free(&cfg);
+    if (rc != 0) {
+        put_error(stderr, "tocsin history: ", err);
+        return rc > 0 ? EXIT_NOTFOUND : EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
 static int cmd_version(void)
 {
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
@@ -449,8 +646,10 @@ int tn_cli_main(int argc, char **argv)
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "list"))
         return cmd_list(argc - 2, argv + 2);
-    static const char *const later[] = {"daemon",     "incidents", "incident", "ack", "resolve",
-                                        "postmortem", "history",   "demo",     NULL};
+    if (!strcmp(cmd, "history"))
+        return cmd_history(argc - 2, argv + 2);
+    static const char *const later[] = {"daemon",  "incidents",  "incident", "ack",
+                                        "resolve", "postmortem", "demo",     NULL};
     for (int i = 0; later[i]; i++)
         if (!strcmp(cmd, later[i])) {
             fprintf(stderr, "tocsin %s: not in this build yet\n", cmd);

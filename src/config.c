@@ -208,8 +208,8 @@ static int config_read(lua_State *L)
         lua_rawset(L, 3);
         lua_pop(L, 1);
     }
-    static const char *const known[] = {"runbooks", "lib_paths", "limits",
-                                        "params",   "secrets",   NULL};
+    static const char *const known[] = {"runbooks", "lib_paths", "limits", "params",
+                                        "secrets",  "state",     NULL};
     for (int i = 0; known[i]; i++) {
         lua_pushstring(L, known[i]);
         if (lua_rawget(L, 3) == LUA_TNIL) {
@@ -222,6 +222,17 @@ static int config_read(lua_State *L)
         lua_pop(L, 1);
     }
     lua_settop(L, 3);
+    lua_pushliteral(L, "state");
+    int st_type = lua_rawget(L, 3);
+    if (st_type == LUA_TSTRING) {
+        c->state = strdup(lua_tostring(L, -1));
+    } else if (st_type != LUA_TNIL) {
+        snprintf(rd->err, rd->errlen,
+                 "config %s: 'state' must be a string such as \"sqlite:.tocsin/state.db\"", path);
+        rd->failed = 1;
+        return 0;
+    }
+    lua_pop(L, 1);
     if (read_dirs(L, "runbooks", rd->base, &c->runbook_dirs, rd->err, rd->errlen) < 0 ||
         read_dirs(L, "lib_paths", rd->base, &c->lib_paths, rd->err, rd->errlen) < 0 ||
         read_limits(L, c, rd->err, rd->errlen) < 0) {
@@ -320,6 +331,25 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
     char *lib = join_dir(base, "scripts/lib");
     c->lib_paths = strv_add(c->lib_paths, lib);
     free(lib);
+    if (!c->state) {
+        char *db = join_dir(base, ".tocsin/state.db");
+        size_t n = db ? strlen(db) + 8 : 0;
+        c->state = db ? malloc(n) : NULL;
+        if (c->state)
+            snprintf(c->state, n, "sqlite:%s", db);
+        free(db);
+    } else if (!strncmp(c->state, "sqlite:", 7) && c->state[7] != '/' && base) {
+        /* A relative path is relative to the config file, as runbooks are. */
+        char *db = join_dir(base, c->state + 7);
+        size_t n = db ? strlen(db) + 8 : 0;
+        char *s2 = db ? malloc(n) : NULL;
+        if (s2) {
+            snprintf(s2, n, "sqlite:%s", db);
+            free(c->state);
+            c->state = s2;
+        }
+        free(db);
+    }
     free(base);
     c->settings.cpu_limit = c->cpu_limit;
     c->settings.mem_limit = c->mem_limit;
@@ -335,6 +365,8 @@ fail:
 
 void config_free(tn_config *c)
 {
+    free(c->state);
+    c->state = NULL;
     if (secret_config == c)
         secret_config = NULL;
     tn_state_free(c->st);

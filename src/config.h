@@ -12,6 +12,7 @@ typedef struct tn_config {
     char *path;          /* NULL when running on defaults */
     char **runbook_dirs; /* NULL-terminated, absolute or relative to cwd */
     char **lib_paths;    /* NULL-terminated */
+    char *state;         /* the state store: "sqlite:PATH" (default .tocsin/state.db) */
     double cpu_limit;
     uint64_t mem_limit;
     tn_settings settings;

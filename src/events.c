@@ -111,6 +111,7 @@ void events_emit(tn_event *ev)
     ev->fields = clean_str(&a, ev->fields);
     ev->fields_text = clean_str(&a, ev->fields_text);
     ev->target = clean_str(&a, ev->target);
+    ev->params = clean_str(&a, ev->params);
     if (ev->text)
         ev->text = clean(&a, ev->text, ev->len ? ev->len : strlen(ev->text), &ev->len);
     /* Actions were redacted when they were recorded (tn_run_action). */

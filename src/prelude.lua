@@ -221,15 +221,21 @@ local function make_ctx(rb, params, sets, run_id, dry_run, trigger, alert)
            trigger = trigger, alert = alert }
 end
 
+-- ctx.params as JSON for the run's record (nil when JSON cannot say it).
+local function params_json(p)
+  local ok, s = pcall(env.json.encode, p)
+  return ok and s or nil
+end
+
 -- A loaded runbook's run: run(ctx) is the root task.
 function C.prepare(rb, ...)
   local ctx = make_ctx(rb, ...)
   local run = rb.run
-  return function() return run(ctx) end
+  return function() return run(ctx) end, params_json(ctx.params)
 end
 
 -- An ad-hoc script: its top level is the root task, ctx its `...`.
 function C.prepare_script(chunk, ...)
   local ctx = make_ctx(nil, ...)
-  return function() return chunk(ctx) end
+  return function() return chunk(ctx) end, params_json(ctx.params)
 end

@@ -43,12 +43,18 @@ tn_run *tn_run_start(tn_state *st, int nargs, const tn_run_opts *o)
         snprintf(r->id, sizeof r->id, "%s", o->id);
     else
         run_new_id(r->id, sizeof r->id);
+    r->trigger = o->trigger ? strdup(o->trigger) : NULL;
+    r->params_json = o->params ? strdup(o->params) : NULL;
     if (task_start_root(r, nargs) < 0) {
+        free(r->trigger);
+        free(r->params_json);
         free(r);
         return NULL;
     }
     st->nruns++;
     tn_event ev = {.type = TN_EV_RUN_START, .run = r, .dry_run = r->dry_run};
+    ev.trigger = r->trigger;
+    ev.params = r->params_json;
     events_emit(&ev);
     return r;
 }
@@ -98,6 +104,8 @@ void tn_run_free(tn_run *r)
         free(r->actions[i]);
     free(r->actions);
     free(r->error);
+    free(r->trigger);
+    free(r->params_json);
     free(r);
 }
 
@@ -210,8 +218,8 @@ static int launch_protected(lua_State *L)
     } else {
         lua_pushnil(L);
     }
-    lua_call(L, 7, 1);
-    return 1;
+    lua_call(L, 7, 2);
+    return 2;
 }
 
 static int launch(tn_state *st, int script, const run_launch_opts *lo, const tn_run_opts *o,
@@ -226,7 +234,7 @@ static int launch(tn_state *st, int script, const run_launch_opts *lo, const tn_
     launch_args a = {st, lo, id, o->dry_run, script};
     lua_pushcfunction(M, launch_protected);
     lua_pushlightuserdata(M, &a);
-    if (lua_pcall(M, 1, 1, 0) != LUA_OK) {
+    if (lua_pcall(M, 1, 2, 0) != LUA_OK) {
         const char *m = lua_tostring(M, -1);
         char *red = redact_dup(m ? m : "invalid params", strlen(m ? m : "invalid params"), NULL);
         snprintf(err, errlen, "%s", red ? red : "invalid params");
@@ -235,9 +243,15 @@ static int launch(tn_state *st, int script, const run_launch_opts *lo, const tn_
         st->mem_exceeded = 0;
         return RUN_EUSAGE;
     }
+    /* Stack: the root function, ctx.params as JSON (or nil). */
+    char *params = lua_type(M, -1) == LUA_TSTRING ? strdup(lua_tostring(M, -1)) : NULL;
+    lua_pop(M, 1);
     tn_run_opts o2 = *o;
     o2.id = id;
+    o2.trigger = lo && lo->trigger ? lo->trigger : "cli";
+    o2.params = params;
     *out = tn_run_start(st, 0, &o2);
+    free(params);
     if (!*out) {
         snprintf(err, errlen, "out of memory starting a run of %s", st->name);
         return -1;

@@ -20,6 +20,8 @@ struct tn_run {
     int cpu_exceeded;
     int dry_run, assume_yes;
     char id[40];
+    char *trigger;     /* why it runs: "cli", "schedule", "alert", "api" */
+    char *params_json; /* ctx.params as JSON (the run_start event; the record) */
     tn_event_fn on_event;
     void *event_ud;
     uint64_t started_ns, ended_ns;

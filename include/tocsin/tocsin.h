@@ -24,7 +24,7 @@ typedef struct tn_settings {
 /* ---- events: what a run reports ----------------------------------------- */
 
 typedef enum tn_event_type {
-    TN_EV_RUN_START,  /* dry_run */
+    TN_EV_RUN_START,  /* dry_run, trigger, params */
     TN_EV_RUN_END,    /* ok, duration, error, limit, canceled, steps_failed, actions */
     TN_EV_STEP_START, /* step, depth, title */
     TN_EV_STEP_END,   /* step, depth, title, ok, duration, error */
@@ -58,6 +58,8 @@ typedef struct tn_event {
     const char *outcome;
     int begin;
     int dry_run;
+    const char *trigger; /* "cli", "schedule", "alert", "api" */
+    const char *params;  /* ctx.params as JSON, or NULL */
     int limit, canceled, steps_failed;
     int nactions;
     const char *const *actions; /* "kind: text" */
@@ -76,6 +78,8 @@ typedef struct tn_run_opts {
     int dry_run;
     int assume_yes;
     const char *id;       /* run id shown in events; generated when NULL */
+    const char *trigger;  /* why it runs ("cli", "schedule", "alert", "api"), or NULL */
+    const char *params;   /* ctx.params as JSON for the record, or NULL */
     tn_event_fn on_event; /* this run's own consumer (a terminal), or NULL */
     void *event_ud;
     void (*on_done)(tn_run *r, void *ud); /* must not free the run synchronously */

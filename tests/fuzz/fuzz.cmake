@@ -39,7 +39,7 @@ if(TOCSIN_FUZZ)
       -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/src
       ${LUA_CFLAGS} ${UV_CFLAGS} ${CURL_CFLAGS} ${PQ_CFLAGS})
   set(FUZZ_LIBS ${LUA_LINK_LIBRARIES} ${UV_LINK_LIBRARIES}
-      ${CURL_LINK_LIBRARIES} ${PQ_LINK_LIBRARIES} ${HTTP_PARSER_LIB} -lm)
+      ${CURL_LINK_LIBRARIES} ${PQ_LINK_LIBRARIES} ${SQLITE_LINK_LIBRARIES} ${HTTP_PARSER_LIB} -lm)
 
   # The engine (libtocsin's sources, main.c excluded) built by clang-14 with
   # coverage for libFuzzer, once for all targets.

@@ -1,0 +1,120 @@
+/* store.c — the store's dispatch (a backend by the DSN's scheme) and the run
+ * recorder: a tn_events subscriber that turns every run event into a row.
+ * Events arrive redacted, so nothing secret reaches the store. */
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <tocsin/tocsin.h>
+
+extern const store_backend store_sqlite_backend;
+
+static const store_backend *const backends[] = {&store_sqlite_backend, NULL};
+
+int store_open(store **out, const char *dsn, char *err, size_t errlen)
+{
+    const char *colon = strchr(dsn, ':');
+    for (int i = 0; colon && backends[i]; i++) {
+        const store_backend *be = backends[i];
+        if (strlen(be->scheme) == (size_t)(colon - dsn) &&
+            !strncmp(dsn, be->scheme, (size_t)(colon - dsn))) {
+            if (be->open(out, colon + 1, err, errlen) < 0)
+                return -1;
+            (*out)->be = be;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "state '%s': unknown kind of store (expected sqlite:PATH)", dsn);
+    return -1;
+}
+
+int store_write(store *s, const store_rec *rec)
+{
+    return s->be->write(s, rec);
+}
+
+int store_flush(store *s, char *err, size_t errlen)
+{
+    return s->be->flush(s, err, errlen);
+}
+
+void store_close(store *s)
+{
+    if (s)
+        s->be->close(s);
+}
+
+/* ---- the run recorder ------------------------------------------------- */
+
+static void record(const tn_event *ev, void *ud)
+{
+    store *s = ud;
+    if (!ev->run)
+        return;
+    store_rec r = {.run_id = ev->run_id, .ts = ev->ts};
+    switch (ev->type) {
+    case TN_EV_RUN_START:
+        r.type = STORE_RUN_START;
+        r.runbook = ev->runbook;
+        r.trigger = ev->trigger;
+        r.params = ev->params;
+        r.dry_run = ev->dry_run;
+        break;
+    case TN_EV_RUN_END:
+        r.type = STORE_RUN_END;
+        r.ok = ev->ok;
+        r.error = ev->error;
+        r.steps_failed = ev->steps_failed;
+        break;
+    case TN_EV_STEP_END:
+        r.type = STORE_STEP;
+        r.step = ev->step;
+        r.depth = ev->depth;
+        r.title = ev->title;
+        r.ok = ev->ok;
+        r.error = ev->error;
+        r.duration = ev->duration;
+        break;
+    case TN_EV_CALL: {
+        char line[1024];
+        snprintf(line, sizeof line, "%s %s %s %.3fs", ev->kind, ev->target ? ev->target : "",
+                 ev->outcome ? ev->outcome : "", ev->duration);
+        r.type = STORE_ENTRY;
+        r.kind = "call";
+        r.text = line;
+        store_write(s, &r);
+        return;
+    }
+    case TN_EV_ACTION:
+    case TN_EV_LOG:
+    case TN_EV_PRINT: {
+        char line[2048];
+        if (ev->type == TN_EV_ACTION)
+            snprintf(line, sizeof line, "%s: %.*s", ev->kind, (int)ev->len, ev->text);
+        else if (ev->type == TN_EV_LOG)
+            snprintf(line, sizeof line, "%s %.*s%s%s", ev->level, (int)ev->len, ev->text,
+                     ev->fields_text ? " " : "", ev->fields_text ? ev->fields_text : "");
+        else
+            snprintf(line, sizeof line, "%.*s", (int)ev->len, ev->text);
+        r.type = STORE_ENTRY;
+        r.kind = ev->type == TN_EV_ACTION ? "action" : ev->type == TN_EV_LOG ? "log" : "print";
+        r.text = line;
+        store_write(s, &r);
+        return;
+    }
+    default:
+        return;
+    }
+    store_write(s, &r);
+}
+
+int store_record_start(store *s)
+{
+    return tn_events_subscribe(record, s);
+}
+
+void store_record_stop(store *s)
+{
+    tn_events_unsubscribe(record, s);
+}

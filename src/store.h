@@ -1,0 +1,66 @@
+/* store.h — the state store's face: what every caller (the run recorder,
+ * the CLI's history, later incidents and deadlines) uses, whatever keeps the
+ * data.  A backend is a table of functions (as Redis plugs its engines):
+ * SQLite now (store_sqlite.c), PostgreSQL later, with no caller changing.
+ *
+ * Writes are queued and never wait: a backend commits them off the event
+ * loop, many to a transaction (group commit), in the order they were queued.
+ * store_flush waits until everything queued is durable.  Reads are for the
+ * CLI and run synchronously. */
+#ifndef TOCSIN_STORE_H
+#define TOCSIN_STORE_H
+
+#include <stddef.h>
+
+typedef struct store store;
+
+/* One row to write.  Strings are copied when queued; NULL is SQL NULL. */
+typedef enum {
+    STORE_RUN_START, /* run_id, runbook, trigger, params (JSON), dry_run, ts */
+    STORE_RUN_END,   /* run_id, ok, error, steps_failed, ts */
+    STORE_STEP,      /* run_id, step, depth, title, ok, error, ts (end), duration */
+    STORE_ENTRY      /* run_id, kind (call/log/action/print), text, ts */
+} store_rec_type;
+
+typedef struct store_rec {
+    store_rec_type type;
+    const char *run_id;
+    const char *runbook, *trigger, *params;
+    const char *title, *error, *kind, *text;
+    int step, depth, ok, dry_run, steps_failed;
+    double ts, duration;
+} store_rec;
+
+typedef struct store_backend {
+    const char *scheme; /* "sqlite" */
+    int (*open)(store **out, const char *where, char *err, size_t errlen);
+    int (*write)(store *s, const store_rec *rec);
+    int (*flush)(store *s, char *err, size_t errlen);
+    void (*close)(store *s);
+    /* Reads, for the CLI: one JSON object per line on f. */
+    int (*runs)(store *s, const char *runbook, int limit, void (*row)(void *ud, const char *json),
+                void *ud, char *err, size_t errlen);
+    int (*run)(store *s, const char *run_id, void (*row)(void *ud, const char *json), void *ud,
+               char *err, size_t errlen);
+} store_backend;
+
+struct store {
+    const store_backend *be;
+};
+
+/* "sqlite:PATH" (the only scheme so far).  0 and *out, or -1 with err. */
+int store_open(store **out, const char *dsn, char *err, size_t errlen);
+/* Queues a row: 0, or -1 when it could not be queued (out of memory, or the
+ * store failed: the error is kept and reported by store_flush). */
+int store_write(store *s, const store_rec *rec);
+/* Waits until everything queued is committed; 0, or -1 with the first
+ * failure's message in err. */
+int store_flush(store *s, char *err, size_t errlen);
+void store_close(store *s);
+
+/* Records every run event into s (a tn_events subscriber); store_record_stop
+ * unsubscribes. */
+int store_record_start(store *s);
+void store_record_stop(store *s);
+
+#endif

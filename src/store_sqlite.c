@@ -1,0 +1,477 @@
+/* store_sqlite.c — the embedded state store: one SQLite file in WAL mode with
+ * synchronous=FULL.  Writes go to a queue that one writer thread drains,
+ * committing everything queued in one BEGIN IMMEDIATE transaction (group
+ * commit), so the loop never waits for the disk.  The schema is versioned
+ * (PRAGMA user_version) and migrated forward in one transaction. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "list.h"
+#include "store.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+typedef struct qrec {
+    list_node node;
+    store_rec r;
+    char *strings; /* the copies r's pointers point into */
+} qrec;
+
+typedef struct sqlite_store {
+    store base;
+    sqlite3 *db; /* the writer thread's; the CLI reads through it too (serialized mode) */
+    char *path;
+    uv_thread_t thread;
+    uv_mutex_t mu;
+    uv_cond_t cv;    /* writer: work or stop; flushers: progress */
+    list_node queue; /* of qrec */
+    unsigned long queued, committed;
+    int stopping;
+    int failed;
+    char error[512];
+    sqlite3_stmt *st[4]; /* one prepared statement per store_rec_type */
+} sqlite_store;
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Each entry moves the schema from version i to i+1; never edit one that
+ * has shipped, add the next. */
+static const char *const migrations[] = {
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY, runbook TEXT NOT NULL, trigger TEXT, params TEXT,"
+    "  dry_run INTEGER NOT NULL DEFAULT 0, started REAL NOT NULL, ended REAL,"
+    "  ok INTEGER, error TEXT, steps_failed INTEGER);"
+    "CREATE INDEX runs_by_runbook ON runs(runbook, started);"
+    "CREATE INDEX runs_by_start ON runs(started);"
+    "CREATE TABLE steps ("
+    "  run_id TEXT NOT NULL, step INTEGER NOT NULL, depth INTEGER NOT NULL, title TEXT NOT NULL,"
+    "  ok INTEGER NOT NULL, error TEXT, ended REAL NOT NULL, duration REAL NOT NULL,"
+    "  PRIMARY KEY (run_id, step));"
+    "CREATE TABLE entries ("
+    "  id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,"
+    "  ts REAL NOT NULL);"
+    "CREATE INDEX entries_by_run ON entries(run_id, id);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const insert_sql[] = {
+    [STORE_RUN_START] =
+        "INSERT OR REPLACE INTO runs(id, runbook, trigger, params, dry_run, started)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STORE_RUN_END] = "UPDATE runs SET ended = ?5, ok = ?2, error = ?3, steps_failed = ?4"
+                      " WHERE id = ?1",
+    [STORE_STEP] = "INSERT OR REPLACE INTO steps(run_id, step, depth, title, ok, error, ended,"
+                   " duration) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STORE_ENTRY] = "INSERT INTO entries(run_id, kind, text, ts) VALUES (?1, ?2, ?3, ?4)",
+};
+
+static int fail_db(sqlite3 *db, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    return -1;
+}
+
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            version = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
+    return version;
+}
+
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    /* The common case, a store already at this version, takes no write lock
+     * (and no fsync): every CLI run opens the store. */
+    if (schema_version(db) == SCHEMA_VERSION)
+        return 0;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return fail_db(db, path, err, errlen);
+    int version = schema_version(db); /* again, under the lock: another process may have migrated */
+    if (version < 0)
+        version = 0;
+    if (version > SCHEMA_VERSION) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        snprintf(err, errlen,
+                 "%s: schema version %d is newer than this tocsin knows (%d): upgrade tocsin", path,
+                 version, SCHEMA_VERSION);
+        return -1;
+    }
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        char *msg = NULL;
+        if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: migration to schema %d failed: %s", path, v + 1,
+                     msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SCHEMA_VERSION);
+    if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(db, path, err, errlen);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The folder of path, made when missing (".tocsin/"). */
+static int make_parent(const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char dir[4096];
+    if ((size_t)(slash - path) >= sizeof dir) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create %s: %s", path, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the writer ---------------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *q, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+static int write_one(sqlite_store *s, const store_rec *r)
+{
+    sqlite3_stmt *q = s->st[r->type];
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    bind_text(q, 1, r->run_id);
+    switch (r->type) {
+    case STORE_RUN_START:
+        bind_text(q, 2, r->runbook);
+        bind_text(q, 3, r->trigger);
+        bind_text(q, 4, r->params);
+        sqlite3_bind_int(q, 5, r->dry_run);
+        sqlite3_bind_double(q, 6, r->ts);
+        break;
+    case STORE_RUN_END:
+        sqlite3_bind_int(q, 2, r->ok);
+        bind_text(q, 3, r->error);
+        sqlite3_bind_int(q, 4, r->steps_failed);
+        sqlite3_bind_double(q, 5, r->ts);
+        break;
+    case STORE_STEP:
+        sqlite3_bind_int(q, 2, r->step);
+        sqlite3_bind_int(q, 3, r->depth);
+        bind_text(q, 4, r->title);
+        sqlite3_bind_int(q, 5, r->ok);
+        bind_text(q, 6, r->error);
+        sqlite3_bind_double(q, 7, r->ts);
+        sqlite3_bind_double(q, 8, r->duration);
+        break;
+    case STORE_ENTRY:
+        bind_text(q, 2, r->kind);
+        bind_text(q, 3, r->text);
+        sqlite3_bind_double(q, 4, r->ts);
+        break;
+    }
+    return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+}
+
+static void writer_main(void *arg)
+{
+    sqlite_store *s = arg;
+    uv_mutex_lock(&s->mu);
+    for (;;) {
+        while (list_empty(&s->queue) && !s->stopping)
+            uv_cond_wait(&s->cv, &s->mu);
+        if (list_empty(&s->queue) && s->stopping)
+            break;
+        /* Take everything queued so far: one transaction for all of it. */
+        list_node batch;
+        list_init(&batch);
+        unsigned long n = 0;
+        list_node *q;
+        while ((q = list_first(&s->queue))) {
+            list_remove(q);
+            list_push_back(&batch, q);
+            n++;
+        }
+        uv_mutex_unlock(&s->mu);
+        int ok =
+            !s->failed && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        list_node *nx;
+        LIST_FOREACH_SAFE(q, nx, &batch)
+        {
+            qrec *r = LIST_ENTRY(q, qrec, node);
+            if (ok && write_one(s, &r->r) < 0)
+                ok = 0;
+            list_remove(q);
+            free(r->strings);
+            free(r);
+        }
+        if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            ok = 0;
+        uv_mutex_lock(&s->mu);
+        if (!ok && !s->failed) {
+            s->failed = 1;
+            snprintf(s->error, sizeof s->error, "state store %s: %s", s->path,
+                     sqlite3_errmsg(s->db));
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        s->committed += n;
+        uv_cond_broadcast(&s->cv);
+    }
+    uv_mutex_unlock(&s->mu);
+}
+
+/* ---- the backend --------------------------------------------------------- */
+
+static int sq_open(store **out, const char *path, char *err, size_t errlen)
+{
+    sqlite_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        snprintf(err, errlen, "state store: out of memory");
+        return -1;
+    }
+    list_init(&s->queue);
+    if (make_parent(path, err, errlen) < 0)
+        goto fail;
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        fail_db(s->db, path, err, errlen);
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* Closing leaves the WAL to the next opener's checkpoint instead of
+     * writing it back (and syncing) at the end of every CLI run. */
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        fail_db(s->db, path, err, errlen);
+        goto fail;
+    }
+    if (migrate(s->db, path, err, errlen) < 0)
+        goto fail;
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_prepare_v2(s->db, insert_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+            fail_db(s->db, path, err, errlen);
+            goto fail;
+        }
+    uv_mutex_init(&s->mu);
+    uv_cond_init(&s->cv);
+    if (uv_thread_create(&s->thread, writer_main, s) != 0) {
+        snprintf(err, errlen, "state store %s: cannot start its writer thread", path);
+        uv_mutex_destroy(&s->mu);
+        uv_cond_destroy(&s->cv);
+        goto fail;
+    }
+    *out = &s->base;
+    return 0;
+fail:
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    return -1;
+}
+
+static size_t slen(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static int sq_write(store *b, const store_rec *rec)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    const char *const *fields[] = {&rec->run_id, &rec->runbook, &rec->trigger, &rec->params,
+                                   &rec->title,  &rec->error,   &rec->kind,    &rec->text};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        total += slen(*fields[i]);
+    qrec *q = calloc(1, sizeof *q);
+    char *mem = total ? malloc(total) : NULL;
+    if (!q || (total && !mem)) {
+        free(q);
+        free(mem);
+        uv_mutex_lock(&s->mu);
+        if (!s->failed) {
+            s->failed = 1;
+            snprintf(s->error, sizeof s->error, "state store %s: out of memory queueing a write",
+                     s->path);
+        }
+        uv_mutex_unlock(&s->mu);
+        return -1;
+    }
+    q->r = *rec;
+    q->strings = mem;
+    const char **dst[] = {&q->r.run_id, &q->r.runbook, &q->r.trigger, &q->r.params,
+                          &q->r.title,  &q->r.error,   &q->r.kind,    &q->r.text};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (!*fields[i])
+            continue;
+        size_t n = slen(*fields[i]);
+        memcpy(mem, *fields[i], n);
+        *dst[i] = mem;
+        mem += n;
+    }
+    list_init(&q->node);
+    uv_mutex_lock(&s->mu);
+    list_push_back(&s->queue, &q->node);
+    s->queued++;
+    uv_cond_signal(&s->cv);
+    int failed = s->failed;
+    uv_mutex_unlock(&s->mu);
+    return failed ? -1 : 0;
+}
+
+static int sq_flush(store *b, char *err, size_t errlen)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    uv_mutex_lock(&s->mu);
+    unsigned long target = s->queued;
+    while (s->committed < target)
+        uv_cond_wait(&s->cv, &s->mu);
+    int failed = s->failed;
+    if (failed)
+        snprintf(err, errlen, "%s", s->error);
+    uv_mutex_unlock(&s->mu);
+    return failed ? -1 : 0;
+}
+
+static void sq_close(store *b)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    uv_mutex_lock(&s->mu);
+    s->stopping = 1;
+    uv_cond_signal(&s->cv);
+    uv_mutex_unlock(&s->mu);
+    uv_thread_join(&s->thread);
+    uv_mutex_destroy(&s->mu);
+    uv_cond_destroy(&s->cv);
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+/* ---- reads (CLI) -------------------------------------------------------- */
+
+/* Each row of q as a JSON object, its column names as keys. */
+static int rows_json(sqlite3_stmt *q, void (*row)(void *ud, const char *json), void *ud)
+{
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        buf_t b = BUF_INIT;
+        buf_addc(&b, '{');
+        for (int i = 0; i < sqlite3_column_count(q); i++) {
+            if (i)
+                buf_addc(&b, ',');
+            const char *name = sqlite3_column_name(q, i);
+            buf_add_json(&b, name, strlen(name));
+            buf_addc(&b, ':');
+            switch (sqlite3_column_type(q, i)) {
+            case SQLITE_INTEGER:
+                buf_fmt(&b, "%lld", (long long)sqlite3_column_int64(q, i));
+                break;
+            case SQLITE_FLOAT:
+                buf_fmt(&b, "%.17g", sqlite3_column_double(q, i));
+                break;
+            case SQLITE_NULL:
+                buf_addstr(&b, "null");
+                break;
+            default: {
+                const char *t = (const char *)sqlite3_column_text(q, i);
+                int n = sqlite3_column_bytes(q, i);
+                /* params is stored as JSON: keep it an object, not a string. */
+                if (!strcmp(name, "params") && t && n && t[0] == '{')
+                    buf_add(&b, t, (size_t)n);
+                else
+                    buf_add_json(&b, t ? t : "", (size_t)n);
+            }
+            }
+        }
+        buf_addc(&b, '}');
+        if (!b.failed)
+            row(ud, buf_str(&b));
+        buf_free(&b);
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sq_runs(store *b, const char *runbook, int limit, void (*row)(void *, const char *),
+                   void *ud, char *err, size_t errlen)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    sqlite3_stmt *q;
+    const char *sql = "SELECT id, runbook, trigger, dry_run, started, ended, ok, error,"
+                      " steps_failed FROM runs WHERE (?1 IS NULL OR runbook = ?1)"
+                      " ORDER BY started DESC, rowid DESC LIMIT ?2";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return fail_db(s->db, s->path, err, errlen);
+    bind_text(q, 1, runbook);
+    sqlite3_bind_int(q, 2, limit > 0 ? limit : -1);
+    int rc = rows_json(q, row, ud);
+    if (rc < 0)
+        fail_db(s->db, s->path, err, errlen);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_run(store *b, const char *run_id, void (*row)(void *, const char *), void *ud,
+                  char *err, size_t errlen)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    static const char *const sql[] = {
+        "SELECT 'run' AS record, id, runbook, trigger, params, dry_run, started, ended, ok,"
+        " error, steps_failed FROM runs WHERE id = ?1",
+        "SELECT 'step' AS record, step, depth, title, ok, error, ended, duration FROM steps"
+        " WHERE run_id = ?1 ORDER BY step",
+        "SELECT 'entry' AS record, kind, text, ts FROM entries WHERE run_id = ?1 ORDER BY id",
+    };
+    int found = 0;
+    for (int i = 0; i < 3; i++) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, sql[i], -1, &q, NULL) != SQLITE_OK)
+            return fail_db(s->db, s->path, err, errlen);
+        bind_text(q, 1, run_id);
+        if (i == 0) {
+            found = sqlite3_step(q) == SQLITE_ROW;
+            sqlite3_reset(q);
+        }
+        int rc = found ? rows_json(q, row, ud) : 0;
+        sqlite3_finalize(q);
+        if (rc < 0)
+            return fail_db(s->db, s->path, err, errlen);
+        if (!found) {
+            snprintf(err, errlen, "no run '%s' in %s", run_id, s->path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const store_backend store_sqlite_backend = {"sqlite", sq_open, sq_write, sq_flush,
+                                            sq_close, sq_runs, sq_run};
