@@ -42,7 +42,13 @@ static const char usage_main[] =
     "                         runs recorded in the state store, or one with its steps\n"
     "  version                versions of tocsin and its libraries\n"
     "\n"
-    "  daemon, incidents, incident, ack, resolve, postmortem, demo:\n"
+    "  incidents [--all] [--json]   open incidents (all with --all)\n"
+    "  incident ID [--json]   one incident with its whole timeline\n"
+    "  ack ID [--by NAME]     acknowledge (stops the response clock)\n"
+    "  resolve ID [--summary TEXT]\n"
+    "  note ID TEXT           add a note to an incident's timeline\n"
+    "\n"
+    "  daemon, postmortem, demo:\n"
     "                         not in this build yet\n"
     "\n"
     "`tocsin COMMAND --help` describes a command.\n";
@@ -261,6 +267,7 @@ static int cmd_run(int argc, char **argv)
         db = NULL;
     } else {
         store_record_start(db);
+        store_current = db;
     }
 
     out_tty tty;
@@ -298,6 +305,7 @@ static int cmd_run(int argc, char **argv)
     }
     out_tty_close(&tty);
     if (db) {
+        store_current = NULL;
         store_record_stop(db);
         if (store_flush(db, serr, sizeof serr) < 0)
             put_error(stderr, "tocsin: warning: the run's record is incomplete: ", serr);
@@ -648,6 +656,9 @@ int tn_cli_main(int argc, char **argv)
         return cmd_list(argc - 2, argv + 2);
     if (!strcmp(cmd, "history"))
         return cmd_history(argc - 2, argv + 2);
+    if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident") || !strcmp(cmd, "ack") ||
+        !strcmp(cmd, "resolve") || !strcmp(cmd, "note"))
+        return cli_incident_main(cmd, argc - 2, argv + 2);
     static const char *const later[] = {"daemon",  "incidents",  "incident", "ack",
                                         "resolve", "postmortem", "demo",     NULL};
     for (int i = 0; later[i]; i++)

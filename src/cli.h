@@ -4,4 +4,7 @@
 
 #include <tocsin/tocsin.h> /* tn_cli_main */
 
+/* cli_incident.c: incidents, incident, ack, resolve, note. */
+int cli_incident_main(const char *cmd, int argc, char **argv);
+
 #endif

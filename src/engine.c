@@ -397,6 +397,10 @@ static int run_prelude(lua_State *L)
     lua_getfield(L, -1, "__index");
     lua_setfield(L, -3, "task_methods");
     lua_pop(L, 1);
+    luaL_getmetatable(L, "tocsin.incident");
+    lua_getfield(L, -1, "__index");
+    lua_setfield(L, -3, "incident_methods");
+    lua_pop(L, 1);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "tocsin.internals");
     lua_call(L, 2, 0);

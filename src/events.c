@@ -105,6 +105,7 @@ void events_emit(tn_event *ev)
     ev->ts = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     ev->run_id = r ? r->id : "";
     ev->runbook = r ? r->st->name : "";
+    ev->incident = r ? r->incident : 0;
     arena a = {{0}, 0};
     ev->title = clean_str(&a, ev->title);
     ev->error = clean_str(&a, ev->error);

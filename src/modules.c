@@ -7,6 +7,7 @@
 
 #include "confirm_lua.h"
 #include "http_lua.h"
+#include "incident_lua.h"
 #include "log_lua.h"
 #include "server.h"
 #include "shell_lua.h"
@@ -43,6 +44,7 @@ const module_reg modules_list[] = {
     {"shell", shell_lua_open, shell_lua_shutdown},
     {"sql", sql_lua_open, sql_lua_shutdown},
     {"confirm", open_confirm, confirm_lua_shutdown},
+    {"incident", incident_lua_open, NULL},
     {NULL, NULL, NULL},
 };
 

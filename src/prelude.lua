@@ -140,6 +140,19 @@ function task.retry(opts, fn, ...)
   return unpack(last, 2, last.n)
 end
 
+-- Incidents: the C calls answer the new status; the object keeps it, and
+-- the method returns the incident (or nil, err).
+local inc_methods = C.incident_methods
+for _, m in ipairs({ "ack", "mitigate", "resolve", "note", "escalate" }) do
+  local raw = inc_methods["__" .. m]
+  inc_methods[m] = function(inc, ...)
+    local status, err = raw(inc, ...)
+    if status == nil then return nil, err end
+    rawset(inc, "status", status)
+    return inc
+  end
+end
+
 -- Steps: a raised error marks the step failed and propagates; a `nil, err`
 -- result is shown as failed and returned to the caller to decide.
 function env.step(title, fn, ...)

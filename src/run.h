@@ -20,8 +20,9 @@ struct tn_run {
     int cpu_exceeded;
     int dry_run, assume_yes;
     char id[40];
-    char *trigger;     /* why it runs: "cli", "schedule", "alert", "api" */
-    char *params_json; /* ctx.params as JSON (the run_start event; the record) */
+    char *trigger;      /* why it runs: "cli", "schedule", "alert", "api" */
+    char *params_json;  /* ctx.params as JSON (the run_start event; the record) */
+    long long incident; /* the incident this run opened or joined: its steps go on the timeline */
     tn_event_fn on_event;
     void *event_ud;
     uint64_t started_ns, ended_ns;

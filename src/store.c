@@ -29,6 +29,22 @@ int store_open(store **out, const char *dsn, char *err, size_t errlen)
     return -1;
 }
 
+store *store_current;
+
+int store_status_rank(const char *status)
+{
+    static const char *const order[] = {"triggered", "acknowledged", "mitigated", "resolved", NULL};
+    for (int i = 0; order[i]; i++)
+        if (!strcmp(status, order[i]))
+            return i;
+    return -1;
+}
+
+int store_submit(store *s, store_req *r)
+{
+    return s->be->submit(s, r);
+}
+
 int store_write(store *s, const store_rec *rec)
 {
     return s->be->write(s, rec);
@@ -52,7 +68,7 @@ static void record(const tn_event *ev, void *ud)
     store *s = ud;
     if (!ev->run)
         return;
-    store_rec r = {.run_id = ev->run_id, .ts = ev->ts};
+    store_rec r = {.run_id = ev->run_id, .ts = ev->ts, .incident = ev->incident};
     switch (ev->type) {
     case TN_EV_RUN_START:
         r.type = STORE_RUN_START;

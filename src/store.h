@@ -24,12 +24,47 @@ typedef enum {
 
 typedef struct store_rec {
     store_rec_type type;
+    long long incident; /* STORE_STEP: the incident the run is attached to (0: none) */
     const char *run_id;
     const char *runbook, *trigger, *params;
     const char *title, *error, *kind, *text;
     int step, depth, ok, dry_run, steps_failed;
     double ts, duration;
 } store_rec;
+
+/* A request whose answer the caller waits for (incidents): queued with the
+ * writes, in order, run in their transaction, and answered once committed,
+ * on the loop (done is called from a uv_async callback, never from the
+ * writer thread). */
+typedef enum {
+    STORE_INC_OPEN, /* in: title, severity, scenario, summary, dedup_key, run_id;
+                       out: id, status, severity, reused */
+    STORE_INC_MOVE, /* in: id, to ("acknowledged", "mitigated", "resolved"), text, actor;
+                       out: status */
+    STORE_INC_NOTE  /* in: id, kind ("note", "escalated"), text, actor */
+} store_req_type;
+
+#define STORE_ENOTFOUND (-2) /* no such incident */
+#define STORE_ESTATE (-3)    /* a move the status machine does not allow */
+
+typedef struct store_req {
+    store_req_type type;
+    char *title, *severity, *scenario, *summary, *dedup_key, *run_id; /* the caller's */
+    long long id;
+    const char *to, *kind;
+    char *text, *actor;
+    int rc; /* 0, STORE_ENOTFOUND, STORE_ESTATE, or -1 (err says why) */
+    int reused;
+    char status[16];
+    char severity_out[8];
+    char err[256];
+    void (*done)(struct store_req *r);
+    void *ud;
+    void *priv; /* the backend's */
+} store_req;
+
+/* The incident statuses in order; a move must go forward. */
+int store_status_rank(const char *status);
 
 typedef struct store_backend {
     const char *scheme; /* "sqlite" */
@@ -42,6 +77,12 @@ typedef struct store_backend {
                 void *ud, char *err, size_t errlen);
     int (*run)(store *s, const char *run_id, void (*row)(void *ud, const char *json), void *ud,
                char *err, size_t errlen);
+    int (*submit)(store *s, store_req *r);
+    /* Incidents (open ones, or all) and one with its timeline, as runs/run. */
+    int (*incidents)(store *s, int all, void (*row)(void *ud, const char *json), void *ud,
+                     char *err, size_t errlen);
+    int (*incident)(store *s, long long id, void (*row)(void *ud, const char *json), void *ud,
+                    char *err, size_t errlen);
 } store_backend;
 
 struct store {
@@ -57,6 +98,12 @@ int store_write(store *s, const store_rec *rec);
  * failure's message in err. */
 int store_flush(store *s, char *err, size_t errlen);
 void store_close(store *s);
+/* Queues a request; r->done follows on the loop.  0, or -1 (then no done). */
+int store_submit(store *s, store_req *r);
+
+/* The process's store for primitives (incident.*): set by whoever opened it
+ * (the CLI's run, the daemon), NULL when none. */
+extern store *store_current;
 
 /* Records every run event into s (a tn_events subscriber); store_record_stop
  * unsubscribes. */

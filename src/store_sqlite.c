@@ -9,18 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <uv.h>
 
 #include "buf.h"
 #include "list.h"
 #include "store.h"
 
+#include <tocsin/primitive.h>
+
 #define BUSY_TIMEOUT_MS 5000
 
 typedef struct qrec {
     list_node node;
     store_rec r;
-    char *strings; /* the copies r's pointers point into */
+    char *strings;  /* the copies r's pointers point into */
+    store_req *req; /* a request instead of a row */
 } qrec;
 
 typedef struct sqlite_store {
@@ -35,7 +39,10 @@ typedef struct sqlite_store {
     int stopping;
     int failed;
     char error[512];
-    sqlite3_stmt *st[4]; /* one prepared statement per store_rec_type */
+    sqlite3_stmt *st[4];  /* one prepared statement per store_rec_type */
+    uv_async_t *answered; /* wakes the loop for answered requests (freed by its close) */
+    int async_init;
+    list_node answers; /* of qrec whose request is answered (under mu) */
 } sqlite_store;
 
 /* ---- schema ------------------------------------------------------------ */
@@ -57,6 +64,18 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,"
     "  ts REAL NOT NULL);"
     "CREATE INDEX entries_by_run ON entries(run_id, id);",
+
+    "CREATE TABLE incidents ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, severity TEXT NOT NULL,"
+    "  scenario TEXT, summary TEXT, dedup_key TEXT, status TEXT NOT NULL, run_id TEXT,"
+    "  opened REAL NOT NULL, acknowledged REAL, mitigated REAL, resolved REAL);"
+    "CREATE UNIQUE INDEX incidents_open_dedup ON incidents(dedup_key)"
+    "  WHERE dedup_key IS NOT NULL AND status != 'resolved';"
+    "CREATE INDEX incidents_by_status ON incidents(status, id);"
+    "CREATE TABLE timeline ("
+    "  id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+    "  ts REAL NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, actor TEXT);"
+    "CREATE INDEX timeline_by_incident ON timeline(incident_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -158,6 +177,9 @@ static void bind_text(sqlite3_stmt *q, int i, const char *s)
         sqlite3_bind_null(q, i);
 }
 
+static int timeline_add(sqlite_store *s, long long id, double ts, const char *kind,
+                        const char *text, const char *actor);
+
 static int write_one(sqlite_store *s, const store_rec *r)
 {
     sqlite3_stmt *q = s->st[r->type];
@@ -193,7 +215,153 @@ static int write_one(sqlite_store *s, const store_rec *r)
         sqlite3_bind_double(q, 4, r->ts);
         break;
     }
-    return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return -1;
+    if (r->type == STORE_STEP && r->incident) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s %s%s%s", r->ok ? "✓" : "✗", r->title ? r->title : "",
+                 r->error ? ": " : "", r->error ? r->error : "");
+        return timeline_add(s, r->incident, r->ts, "step", text, r->run_id);
+    }
+    return 0;
+}
+
+static double now_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int timeline_add(sqlite_store *s, long long id, double ts, const char *kind,
+                        const char *text, const char *actor)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO timeline(incident_id, ts, kind, text, actor)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_double(q, 2, ts);
+    bind_text(q, 3, kind);
+    bind_text(q, 4, text);
+    bind_text(q, 5, actor);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* The incident's status and severity: 0, STORE_ENOTFOUND or -1. */
+static int incident_get(sqlite_store *s, long long id, char *status, size_t sn, char *sev,
+                        size_t vn)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT status, severity FROM incidents WHERE id = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        snprintf(status, sn, "%s", (const char *)sqlite3_column_text(q, 0));
+        snprintf(sev, vn, "%s", (const char *)sqlite3_column_text(q, 1));
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STORE_ENOTFOUND : -1;
+}
+
+/* One request, inside the batch's transaction (a savepoint of its own, so a
+ * refused move leaves nothing behind).  r->rc says how it went; the return
+ * is -1 only for a database failure. */
+static int run_req(sqlite_store *s, store_req *r)
+{
+    double ts = now_secs();
+    sqlite3_stmt *q = NULL;
+    r->rc = 0;
+    if (r->type == STORE_INC_OPEN) {
+        /* An open incident with the same dedup_key is reused. */
+        if (r->dedup_key) {
+            if (sqlite3_prepare_v2(s->db,
+                                   "SELECT id, status, severity FROM incidents WHERE dedup_key = ?1"
+                                   " AND status != 'resolved'",
+                                   -1, &q, NULL) != SQLITE_OK)
+                return -1;
+            bind_text(q, 1, r->dedup_key);
+            if (sqlite3_step(q) == SQLITE_ROW) {
+                r->id = sqlite3_column_int64(q, 0);
+                snprintf(r->status, sizeof r->status, "%s", sqlite3_column_text(q, 1));
+                snprintf(r->severity_out, sizeof r->severity_out, "%s", sqlite3_column_text(q, 2));
+                r->reused = 1;
+            }
+            sqlite3_finalize(q);
+            if (r->reused)
+                return timeline_add(s, r->id, ts, "joined", r->run_id ? r->run_id : "a run", NULL);
+        }
+        if (sqlite3_prepare_v2(s->db,
+                               "INSERT INTO incidents(title, severity, scenario, summary,"
+                               " dedup_key, status, run_id, opened) VALUES"
+                               " (?1, ?2, ?3, ?4, ?5, 'triggered', ?6, ?7)",
+                               -1, &q, NULL) != SQLITE_OK)
+            return -1;
+        bind_text(q, 1, r->title);
+        bind_text(q, 2, r->severity);
+        bind_text(q, 3, r->scenario);
+        bind_text(q, 4, r->summary);
+        bind_text(q, 5, r->dedup_key);
+        bind_text(q, 6, r->run_id);
+        sqlite3_bind_double(q, 7, ts);
+        int rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            return -1;
+        r->id = sqlite3_last_insert_rowid(s->db);
+        snprintf(r->status, sizeof r->status, "triggered");
+        snprintf(r->severity_out, sizeof r->severity_out, "%s", r->severity);
+        char text[512];
+        snprintf(text, sizeof text, "%s %s opened", r->severity, r->title);
+        return timeline_add(s, r->id, ts, "opened", text, r->actor);
+    }
+    char status[16], sev[8];
+    int got = incident_get(s, r->id, status, sizeof status, sev, sizeof sev);
+    if (got < 0) {
+        r->rc = got;
+        if (got == STORE_ENOTFOUND)
+            snprintf(r->err, sizeof r->err, "no incident INC-%lld", r->id);
+        return got == STORE_ENOTFOUND ? 0 : -1;
+    }
+    snprintf(r->severity_out, sizeof r->severity_out, "%s", sev);
+    if (r->type == STORE_INC_NOTE) {
+        snprintf(r->status, sizeof r->status, "%s", status);
+        return timeline_add(s, r->id, ts, r->kind ? r->kind : "note", r->text ? r->text : "",
+                            r->actor);
+    }
+    /* STORE_INC_MOVE: only forward along triggered → acknowledged →
+     * mitigated → resolved. */
+    if (store_status_rank(r->to) <= store_status_rank(status)) {
+        r->rc = STORE_ESTATE;
+        snprintf(r->status, sizeof r->status, "%s", status);
+        snprintf(r->err, sizeof r->err, "INC-%lld is %s: it cannot become %s", r->id, status,
+                 r->to);
+        return 0;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE incidents SET status = ?1, %s = ?2 WHERE id = ?3",
+             !strcmp(r->to, "acknowledged") ? "acknowledged"
+             : !strcmp(r->to, "mitigated")  ? "mitigated"
+                                            : "resolved");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    bind_text(q, 1, r->to);
+    sqlite3_bind_double(q, 2, ts);
+    sqlite3_bind_int64(q, 3, r->id);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return -1;
+    snprintf(r->status, sizeof r->status, "%s", r->to);
+    char text[1024];
+    snprintf(text, sizeof text, "%s%s%s", r->to, r->text ? ": " : "", r->text ? r->text : "");
+    return timeline_add(s, r->id, ts, r->to, text, r->actor);
 }
 
 static void writer_main(void *arg)
@@ -218,19 +386,52 @@ static void writer_main(void *arg)
         uv_mutex_unlock(&s->mu);
         int ok =
             !s->failed && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-        list_node *nx;
+        list_node *nx, answered;
+        list_init(&answered);
         LIST_FOREACH_SAFE(q, nx, &batch)
         {
             qrec *r = LIST_ENTRY(q, qrec, node);
+            list_remove(q);
+            if (r->req) {
+                if (!ok) {
+                    r->req->rc = -1;
+                    snprintf(r->req->err, sizeof r->req->err, "%.200s",
+                             s->failed ? s->error : sqlite3_errmsg(s->db));
+                } else if (run_req(s, r->req) < 0) {
+                    r->req->rc = -1;
+                    snprintf(r->req->err, sizeof r->req->err, "state store %s: %s", s->path,
+                             sqlite3_errmsg(s->db));
+                    ok = 0;
+                }
+                list_push_back(&answered, q);
+                continue;
+            }
             if (ok && write_one(s, &r->r) < 0)
                 ok = 0;
-            list_remove(q);
             free(r->strings);
             free(r);
         }
         if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             ok = 0;
+        if (!ok) {
+            /* Nothing of the batch is durable: no request may say it was. */
+            LIST_FOREACH(q, &answered)
+            {
+                store_req *rq = LIST_ENTRY(q, qrec, node)->req;
+                if (rq->rc == 0) {
+                    rq->rc = -1;
+                    snprintf(rq->err, sizeof rq->err, "state store %s: %s", s->path,
+                             sqlite3_errmsg(s->db));
+                }
+            }
+        }
         uv_mutex_lock(&s->mu);
+        while ((q = list_first(&answered))) {
+            list_remove(q);
+            list_push_back(&s->answers, q);
+        }
+        if (s->async_init)
+            uv_async_send(s->answered);
         if (!ok && !s->failed) {
             s->failed = 1;
             snprintf(s->error, sizeof s->error, "state store %s: %s", s->path,
@@ -254,6 +455,7 @@ static int sq_open(store **out, const char *path, char *err, size_t errlen)
         return -1;
     }
     list_init(&s->queue);
+    list_init(&s->answers);
     if (make_parent(path, err, errlen) < 0)
         goto fail;
     if (sqlite3_open_v2(path, &s->db,
@@ -360,6 +562,61 @@ static int sq_flush(store *b, char *err, size_t errlen)
     return failed ? -1 : 0;
 }
 
+/* On the loop: hand answered requests back to their callers. */
+static void on_answered(uv_async_t *h)
+{
+    sqlite_store *s = h->data;
+    list_node done, *q;
+    list_init(&done);
+    uv_mutex_lock(&s->mu);
+    while ((q = list_first(&s->answers))) {
+        list_remove(q);
+        list_push_back(&done, q);
+    }
+    uv_mutex_unlock(&s->mu);
+    while ((q = list_first(&done))) {
+        list_remove(q);
+        qrec *r = LIST_ENTRY(q, qrec, node);
+        store_req *rq = r->req;
+        free(r);
+        rq->done(rq);
+    }
+}
+
+static int sq_submit(store *b, store_req *req)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    if (!s->async_init) {
+        /* Made on first use, on the loop's thread: `history` never needs it. */
+        uv_async_t *a = malloc(sizeof *a);
+        if (!a || uv_async_init(tn_loop(), a, on_answered) < 0) {
+            free(a);
+            return -1;
+        }
+        a->data = s;
+        s->answered = a;
+        uv_mutex_lock(&s->mu);
+        s->async_init = 1;
+        uv_mutex_unlock(&s->mu);
+    }
+    qrec *q = calloc(1, sizeof *q);
+    if (!q)
+        return -1;
+    q->req = req;
+    list_init(&q->node);
+    uv_mutex_lock(&s->mu);
+    list_push_back(&s->queue, &q->node);
+    s->queued++;
+    uv_cond_signal(&s->cv);
+    uv_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void sq_close(store *b)
 {
     sqlite_store *s = (sqlite_store *)b;
@@ -368,6 +625,11 @@ static void sq_close(store *b)
     uv_cond_signal(&s->cv);
     uv_mutex_unlock(&s->mu);
     uv_thread_join(&s->thread);
+    /* Requests answered after the loop stopped are answered now. */
+    if (s->async_init) {
+        on_answered(s->answered);
+        uv_close((uv_handle_t *)s->answered, free_handle);
+    }
     uv_mutex_destroy(&s->mu);
     uv_cond_destroy(&s->cv);
     for (int i = 0; i < 4; i++)
@@ -473,5 +735,57 @@ static int sq_run(store *b, const char *run_id, void (*row)(void *, const char *
     return 0;
 }
 
-const store_backend store_sqlite_backend = {"sqlite", sq_open, sq_write, sq_flush,
-                                            sq_close, sq_runs, sq_run};
+static int sq_incidents(store *b, int all, void (*row)(void *, const char *), void *ud, char *err,
+                        size_t errlen)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    sqlite3_stmt *q;
+    const char *sql = "SELECT 'INC-' || id AS id, title, severity, status, scenario, opened,"
+                      " acknowledged, mitigated, resolved FROM incidents"
+                      " WHERE ?1 OR status != 'resolved' ORDER BY id DESC";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return fail_db(s->db, s->path, err, errlen);
+    sqlite3_bind_int(q, 1, all);
+    int rc = rows_json(q, row, ud);
+    if (rc < 0)
+        fail_db(s->db, s->path, err, errlen);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_incident(store *b, long long id, void (*row)(void *, const char *), void *ud,
+                       char *err, size_t errlen)
+{
+    sqlite_store *s = (sqlite_store *)b;
+    static const char *const sql[] = {
+        "SELECT 'incident' AS record, 'INC-' || id AS id, title, severity, status, scenario,"
+        " summary, dedup_key, run_id, opened, acknowledged, mitigated, resolved"
+        " FROM incidents WHERE id = ?1",
+        "SELECT 'timeline' AS record, ts, kind, text, actor FROM timeline"
+        " WHERE incident_id = ?1 ORDER BY id",
+    };
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, sql[i], -1, &q, NULL) != SQLITE_OK)
+            return fail_db(s->db, s->path, err, errlen);
+        sqlite3_bind_int64(q, 1, id);
+        if (i == 0) {
+            int found = sqlite3_step(q) == SQLITE_ROW;
+            sqlite3_reset(q);
+            if (!found) {
+                sqlite3_finalize(q);
+                snprintf(err, errlen, "no incident INC-%lld in %s", id, s->path);
+                return 1;
+            }
+        }
+        int rc = rows_json(q, row, ud);
+        sqlite3_finalize(q);
+        if (rc < 0)
+            return fail_db(s->db, s->path, err, errlen);
+    }
+    return 0;
+}
+
+const store_backend store_sqlite_backend = {"sqlite",     sq_open,    sq_write, sq_flush,
+                                            sq_close,     sq_runs,    sq_run,   sq_submit,
+                                            sq_incidents, sq_incident};

@@ -60,6 +60,7 @@ typedef struct tn_event {
     int dry_run;
     const char *trigger; /* "cli", "schedule", "alert", "api" */
     const char *params;  /* ctx.params as JSON, or NULL */
+    long long incident;  /* the incident the run opened or joined (0: none) */
     int limit, canceled, steps_failed;
     int nactions;
     const char *const *actions; /* "kind: text" */
