@@ -12,6 +12,7 @@ typedef struct tn_config {
     char *path;          /* NULL when running on defaults */
     char **runbook_dirs; /* NULL-terminated, absolute or relative to cwd */
     char **lib_paths;    /* NULL-terminated */
+    char **templates;    /* NULL-terminated: config `templates`, or scripts/templates */
     double cpu_limit;
     uint64_t mem_limit;
     tn_settings settings;

@@ -12,6 +12,7 @@
 #include "shell_lua.h"
 #include "sql_lua.h"
 #include "task.h"
+#include "template_lua.h"
 #include "time_lua.h"
 
 static int open_serve(lua_State *L)
@@ -43,6 +44,7 @@ const module_reg modules_list[] = {
     {"shell", shell_lua_open, shell_lua_shutdown},
     {"sql", sql_lua_open, sql_lua_shutdown},
     {"confirm", open_confirm, confirm_lua_shutdown},
+    {"template", template_lua_open, NULL},
     {NULL, NULL, NULL},
 };
 
