@@ -71,6 +71,10 @@ local function parse(src, tname)
   local stack = {}
   local pos = 1
   local n = #src
+  -- Where the current line starts, and whether it already holds a tag or
+  -- other text than blanks: kept as the scan goes, so a long line with many
+  -- tags costs no rescanning.
+  local line_start, dirty = 1, false
   while pos <= n do
     local ts = find(src, otag, pos, true)
     if not ts then
@@ -78,6 +82,12 @@ local function parse(src, tname)
       break
     end
     local text = sub(src, pos, ts - 1)
+    local nl = match(text, ".*()\n")
+    if nl then
+      line_start, dirty = pos + nl, find(text, "[^ \t]", nl + 1) ~= nil
+    elseif not dirty then
+      dirty = find(text, "[^ \t]") ~= nil
+    end
     local p = ts + #otag
     local kind = sub(src, p, p)
     local content, te -- te: the last character of the tag
@@ -103,15 +113,15 @@ local function parse(src, tname)
     -- to the line's end; the whole line then disappears from the output.
     local indent = ""
     local after = te + 1
-    if STANDALONE[kind] then
-      local ls = ts
-      while ls > 1 and sub(src, ls - 1, ls - 1) ~= "\n" do ls = ls - 1 end
-      local before = sub(src, ls, ts - 1)
+    local blank_before = not dirty
+    dirty = true
+    if STANDALONE[kind] and blank_before then
       local trail = match(src, "^[ \t]*\r?\n", te + 1) or match(src, "^[ \t]*$", te + 1)
-      if trail and not find(before, "[^ \t]") then
-        indent = before
-        text = sub(text, 1, #text - #before)
+      if trail then
+        indent = sub(src, line_start, ts - 1)
+        text = sub(text, 1, #text - #indent)
         after = te + 1 + #trail
+        line_start, dirty = after, false
       end
     end
     if text ~= "" then cur[#cur + 1] = text end

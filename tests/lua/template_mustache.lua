@@ -36,6 +36,8 @@ check("dotted initial part through the stack", "{{#a}}{{b.c.d.e.name}}{{/a}}",
   { a = { x = 1 }, b = { c = { d = { e = { name = "Phil" } } } } }, "Phil")
 check("dotted context precedence", "[{{#a}}{{b.c}}{{/a}}]", { a = { b = {} }, b = { c = "ERROR" } }, "[]")
 check("dotted names are never single keys", "[{{a.b}}]", { ["a.b"] = "c" }, "[]")
+check("dotted names are not masked by a dotted key", "{{a.b}}", { ["a.b"] = "c", a = { b = "d" } }, "d")
+check("root-level list with {{#.}}", "{{#.}}({{value}}){{/.}}", { { value = "a" }, { value = "b" } }, "(a)(b)")
 check("implicit iterator at the root", "{{#list}}({{.}}){{/list}}", { list = { "a", "b", "c" } }, "(a)(b)(c)")
 check("implicit iterator escapes in html", "{{#l}}({{.}}){{/l}}", { l = { "&", "<" } }, "(&amp;)(&lt;)", html)
 check("implicit iterator triple", "{{#l}}({{{.}}}){{/l}}", { l = { "&", "<" } }, "(&)(<)", html)
@@ -110,6 +112,8 @@ check("standalone comment without newline", "!\n  {{! I'm Still Standalone }}", 
 check("multiline standalone comment", "Begin.\n{{!\nSomething's going on here...\n}}\nEnd.\n", {}, "Begin.\nEnd.\n")
 check("inline comment keeps its line", "  12 {{! 34 }}\n", {}, "  12 \n")
 check("comment surrounding whitespace", "12345 {{! Comment Block! }} 67890", {}, "12345  67890")
+check("comment names are not looked up", "{{! comment }}{{! comment=}}{{!comment}}{{! comment }}|",
+  { ["! comment"] = 1, ["! comment="] = 2, ["!comment"] = 3, ["comment"] = 4 }, "|")
 check("comment with braces", "_{{! {{! }}_", {}, "__")
 
 -- ---- partials ------------------------------------------------------------------------
@@ -153,6 +157,10 @@ check("standalone delimiter \\r\\n", "|\r\n{{= @ @ =}}\r\n|", {}, "|\r\n|")
 check("standalone delimiter without previous line", "  {{=@ @=}}\n=", {}, "=")
 check("standalone delimiter without newline", "=\n  {{=@ @=}}", {}, "=\n")
 check("delimiter pair with padding", "|{{= @   @ =}}|", {}, "||")
+
+-- A long line of tags renders in linear time (the standalone check does not
+-- rescan the line): 100,000 comments on one line.
+check("long line of tags", string.rep("a{{! c }}", 100000) .. "\n", {}, string.rep("a", 100000) .. "\n")
 
 -- ---- errors name the template and the line -----------------------------------------------
 local function check_err(name, tpl, want, opts)
