@@ -23,7 +23,8 @@
 -- with [1] is a list (each element pushed in turn); any other value is pushed
 -- on the context stack once.
 -- Partials {{> name}}: opts.partials[name] (text), else a template file of
--- that name; a partial that does not exist renders empty (as the spec says).
+-- that name; a partial that does not exist renders empty (as the spec says),
+-- one whose name is not a template name (a slash, "..") is an error.
 --
 -- Errors (unclosed tags, mismatched section ends, a missing template) return
 -- nil, err with err.kind "template" and a message naming the template and line.
