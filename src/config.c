@@ -208,8 +208,8 @@ static int config_read(lua_State *L)
         lua_rawset(L, 3);
         lua_pop(L, 1);
     }
-    static const char *const known[] = {"runbooks", "lib_paths", "limits", "params",
-                                        "secrets",  "state",     NULL};
+    static const char *const known[] = {"runbooks", "lib_paths", "templates", "limits",
+                                        "params",   "secrets",   "state",     NULL};
     for (int i = 0; known[i]; i++) {
         lua_pushstring(L, known[i]);
         if (lua_rawget(L, 3) == LUA_TNIL) {
@@ -235,6 +235,7 @@ static int config_read(lua_State *L)
     lua_pop(L, 1);
     if (read_dirs(L, "runbooks", rd->base, &c->runbook_dirs, rd->err, rd->errlen) < 0 ||
         read_dirs(L, "lib_paths", rd->base, &c->lib_paths, rd->err, rd->errlen) < 0 ||
+        read_dirs(L, "templates", rd->base, &c->templates, rd->err, rd->errlen) < 0 ||
         read_limits(L, c, rd->err, rd->errlen) < 0) {
         rd->failed = 1;
         return 0;
@@ -328,6 +329,11 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
         c->runbook_dirs = strv_add(c->runbook_dirs, p);
         free(p);
     }
+    if (!c->templates) {
+        char *p = join_dir(base, "scripts/templates");
+        c->templates = strv_add(c->templates, p);
+        free(p);
+    }
     char *lib = join_dir(base, "scripts/lib");
     c->lib_paths = strv_add(c->lib_paths, lib);
     free(lib);
@@ -354,6 +360,7 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
     c->settings.cpu_limit = c->cpu_limit;
     c->settings.mem_limit = c->mem_limit;
     c->settings.lib_paths = (const char **)c->lib_paths;
+    c->settings.template_paths = (const char **)c->templates;
     c->settings.secret_lookup = config_secret;
     secret_config = c;
     return 0;
@@ -375,7 +382,8 @@ void config_free(tn_config *c)
     c->path = NULL;
     strv_free(c->runbook_dirs);
     strv_free(c->lib_paths);
-    c->runbook_dirs = c->lib_paths = NULL;
+    strv_free(c->templates);
+    c->runbook_dirs = c->lib_paths = c->templates = NULL;
 }
 
 void config_copy_value(lua_State *from, int idx, lua_State *to, int depth)

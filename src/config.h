@@ -13,6 +13,7 @@ typedef struct tn_config {
     char **runbook_dirs; /* NULL-terminated, absolute or relative to cwd */
     char **lib_paths;    /* NULL-terminated */
     char *state;         /* the state store: "sqlite:PATH" (default .tocsin/state.db) */
+    char **templates;    /* NULL-terminated: config `templates`, or scripts/templates */
     double cpu_limit;
     uint64_t mem_limit;
     tn_settings settings;

@@ -13,6 +13,7 @@
 #include "shell_lua.h"
 #include "sql_lua.h"
 #include "task.h"
+#include "template_lua.h"
 #include "time_lua.h"
 
 static int open_serve(lua_State *L)
@@ -45,6 +46,7 @@ const module_reg modules_list[] = {
     {"sql", sql_lua_open, sql_lua_shutdown},
     {"confirm", open_confirm, confirm_lua_shutdown},
     {"incident", incident_lua_open, NULL},
+    {"template", template_lua_open, NULL},
     {NULL, NULL, NULL},
 };
 

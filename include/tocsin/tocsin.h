@@ -15,6 +15,8 @@ typedef struct tn_settings {
     double cpu_limit;       /* seconds of Lua execution per run */
     uint64_t mem_limit;     /* bytes per Lua state */
     const char **lib_paths; /* NULL-terminated folders searched by require */
+    /* NULL-terminated folders template.render reads templates from, or NULL. */
+    const char **template_paths;
     int dry_run;
     int assume_yes;
     /* Configured secrets (config `secrets` table); NULL when unset. */
