@@ -296,6 +296,16 @@ static int l_err(lua_State *L)
     return 1;
 }
 
+/* __run_id(): the running task's run id (nil outside a run). */
+static int l_run_id(lua_State *L)
+{
+    tn_state *st = engine_state_of(L);
+    if (!st->current)
+        return 0;
+    lua_pushstring(L, tn_task_run(st->current)->id);
+    return 1;
+}
+
 /* ---- the environment --------------------------------------------------- */
 
 static void copy_fields(lua_State *L, const char *lib, const char *const *names)
@@ -389,6 +399,8 @@ static int run_prelude(lua_State *L)
     lua_setfield(L, -2, "err");
     lua_pushcfunction(L, l_set_limits);
     lua_setfield(L, -2, "set_limits");
+    lua_pushcfunction(L, l_run_id);
+    lua_setfield(L, -2, "run_id");
     lua_pushcfunction(L, log_lua_step_begin);
     lua_setfield(L, -2, "step_begin");
     lua_pushcfunction(L, log_lua_step_end);

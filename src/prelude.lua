@@ -229,9 +229,25 @@ local function make_params(rb, params, sets)
   return p
 end
 
+-- Each run's ctx by run id (weak: gone with the run), so incident.open can
+-- set ctx.incident for the run that opened (or joined) one.
+local ctx_of_run = setmetatable({}, { __mode = "v" })
+
 local function make_ctx(rb, params, sets, run_id, dry_run, trigger, alert)
-  return { params = make_params(rb, params, sets), dry_run = dry_run, run_id = run_id,
-           trigger = trigger, alert = alert }
+  local ctx = { params = make_params(rb, params, sets), dry_run = dry_run, run_id = run_id,
+                trigger = trigger, alert = alert }
+  ctx_of_run[run_id] = ctx
+  return ctx
+end
+
+local raw_open = env.incident.open
+env.incident.open = function(t)
+  local inc, err = raw_open(t)
+  if inc then
+    local ctx = ctx_of_run[C.run_id()]
+    if ctx and ctx.incident == nil then ctx.incident = inc end
+  end
+  return inc, err
 end
 
 -- ctx.params as JSON for the run's record (nil when JSON cannot say it).
