@@ -47,8 +47,9 @@ static const char usage_main[] =
     "  ack ID [--by NAME]     acknowledge (stops the response clock)\n"
     "  resolve ID [--summary TEXT]\n"
     "  note ID TEXT           add a note to an incident's timeline\n"
+    "  postmortem ID          Markdown post-mortem draft on stdout\n"
     "\n"
-    "  daemon, postmortem, demo:\n"
+    "  daemon, demo:\n"
     "                         not in this build yet\n"
     "\n"
     "`tocsin COMMAND --help` describes a command.\n";
@@ -657,7 +658,7 @@ int tn_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "history"))
         return cmd_history(argc - 2, argv + 2);
     if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident") || !strcmp(cmd, "ack") ||
-        !strcmp(cmd, "resolve") || !strcmp(cmd, "note"))
+        !strcmp(cmd, "resolve") || !strcmp(cmd, "note") || !strcmp(cmd, "postmortem"))
         return cli_incident_main(cmd, argc - 2, argv + 2);
     static const char *const later[] = {"daemon",  "incidents",  "incident", "ack",
                                         "resolve", "postmortem", "demo",     NULL};

@@ -9,10 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "config.h"
+#include "engine.h"
 #include "modules.h"
 #include "redact.h"
+#include "run.h"
 #include "store.h"
 #include "util.h"
 
@@ -24,10 +27,13 @@ static const char usage[] =
     "       tocsin ack ID [--by NAME] [--config FILE]\n"
     "       tocsin resolve ID [--summary TEXT] [--config FILE]\n"
     "       tocsin note ID TEXT [--config FILE]\n"
+    "       tocsin postmortem ID [--config FILE]\n"
     "\n"
     "Incidents live in the state store (config `state`). An incident moves\n"
     "triggered -> acknowledged -> mitigated -> resolved, forward only; every change\n"
-    "and note goes on its timeline with who made it.\n";
+    "and note goes on its timeline with who made it. `postmortem` writes the\n"
+    "playbook's post-mortem (template post-mortem) as Markdown on stdout, filled\n"
+    "from the incident and its timeline: blameless, roles instead of names.\n";
 
 static void err_line(const char *prefix, const char *msg)
 {
@@ -129,6 +135,83 @@ static void row(void *ud, const char *json)
     lua_pop(L, 1);
 }
 
+/* ---- post-mortem ------------------------------------------------------------ */
+
+static void collect(void *ud, const char *json)
+{
+    buf_t *b = ud;
+    buf_addstr(b, json);
+    buf_addc(b, '\n');
+}
+
+static void push_records(lua_State *L, void *ud)
+{
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, ud);
+    lua_setfield(L, -2, "records");
+}
+
+typedef struct {
+    int failed;
+} pm_out;
+
+/* Only what the script prints goes to stdout; its failure to stderr. */
+static void pm_event(const tn_event *ev, void *ud)
+{
+    pm_out *o = ud;
+    if (ev->type == TN_EV_PRINT) {
+        fwrite(ev->text, 1, ev->len, stdout);
+        fputc('\n', stdout);
+    } else if (ev->type == TN_EV_RUN_END && !ev->ok) {
+        o->failed = 1;
+        fprintf(stderr, "tocsin postmortem: %s\n", ev->error ? ev->error : "failed");
+    }
+}
+
+static void pm_done(tn_run *r, void *ud)
+{
+    (void)r;
+    (void)ud;
+    uv_stop(tn_loop());
+}
+
+static int postmortem(tn_config *cfg, store *db, long long id)
+{
+    char err[2048];
+    buf_t rows = BUF_INIT;
+    int rc = db->be->incident(db, id, collect, &rows, err, sizeof err);
+    if (rc != 0 || rows.failed) {
+        err_line("tocsin: ", rows.failed ? "out of memory" : err);
+        buf_free(&rows);
+        return rc > 0 ? EXIT_NOTFOUND : EXIT_FAILED;
+    }
+    tn_state *st = tn_state_new("embedded:postmortem", &cfg->settings, err, sizeof err);
+    if (!st) {
+        err_line("tocsin: ", err);
+        buf_free(&rows);
+        return EXIT_FAILED;
+    }
+    pm_out out = {0};
+    tn_run_opts o = {.on_event = pm_event, .event_ud = &out, .on_done = pm_done};
+    run_launch_opts lo = {
+        .push_params = push_records, .params_ud = (void *)buf_str(&rows), .trigger = "cli"};
+    tn_run *r = NULL;
+    int code = EXIT_OK;
+    if (run_launch_script(st, &lo, &o, &r, err, sizeof err) < 0) {
+        err_line("tocsin: ", err);
+        code = EXIT_FAILED;
+    } else {
+        uv_run(tn_loop(), UV_RUN_DEFAULT);
+        code = r->done && !out.failed ? EXIT_OK : EXIT_FAILED;
+        if (!r->done)
+            tn_run_cancel(r);
+        tn_run_free(r);
+    }
+    tn_state_free(st);
+    buf_free(&rows);
+    return code;
+}
+
 /* ---- changes ---------------------------------------------------------------- */
 
 static void on_done(store_req *r)
@@ -218,7 +301,9 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
         return EXIT_FAILED;
     }
     int code = EXIT_OK;
-    if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident")) {
+    if (!strcmp(cmd, "postmortem")) {
+        code = postmortem(&cfg, db, id);
+    } else if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident")) {
         view v = {luaL_newstate(), json, 0};
         if (!v.L) {
             code = EXIT_FAILED;

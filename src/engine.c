@@ -487,7 +487,9 @@ tn_state *tn_state_new(const char *path, const tn_settings *s, char *err, size_t
         snprintf(err, errlen, "engine set-up failed: %s", lua_tostring(L, -1));
         goto fail;
     }
-    int rc = luaL_loadfilex(L, path, "t");
+    /* "embedded:NAME" is one of the engine's own scripts (src/NAME.lua). */
+    int rc = !strncmp(path, "embedded:", 9) ? embedded_lua_load(L, path + 9)
+                                            : luaL_loadfilex(L, path, "t");
     if (rc != LUA_OK) {
         const char *m = lua_tostring(L, -1);
         /* luaL_loadfile says "cannot open <path>"; syntax errors are "path:line: msg". */
