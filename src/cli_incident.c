@@ -2,11 +2,13 @@
  * note.  Reads go straight to the store; changes are store requests like the
  * ones runbooks make, so the status machine and the timeline are the same
  * whoever acts. */
+#include <errno.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "buf.h"
@@ -153,15 +155,16 @@ static void push_records(lua_State *L, void *ud)
 
 typedef struct {
     int failed;
+    FILE *f;
 } pm_out;
 
-/* Only what the script prints goes to stdout; its failure to stderr. */
+/* Only what the script prints goes to the output; its failure to stderr. */
 static void pm_event(const tn_event *ev, void *ud)
 {
     pm_out *o = ud;
     if (ev->type == TN_EV_PRINT) {
-        fwrite(ev->text, 1, ev->len, stdout);
-        fputc('\n', stdout);
+        fwrite(ev->text, 1, ev->len, o->f);
+        fputc('\n', o->f);
     } else if (ev->type == TN_EV_RUN_END && !ev->ok) {
         o->failed = 1;
         fprintf(stderr, "tocsin postmortem: %s\n", ev->error ? ev->error : "failed");
@@ -175,7 +178,7 @@ static void pm_done(tn_run *r, void *ud)
     uv_stop(tn_loop());
 }
 
-static int postmortem(tn_config *cfg, store *db, long long id)
+static int postmortem(tn_config *cfg, store *db, long long id, FILE *f)
 {
     char err[2048];
     buf_t rows = BUF_INIT;
@@ -191,7 +194,7 @@ static int postmortem(tn_config *cfg, store *db, long long id)
         buf_free(&rows);
         return EXIT_FAILED;
     }
-    pm_out out = {0};
+    pm_out out = {0, f};
     tn_run_opts o = {.on_event = pm_event, .event_ud = &out, .on_done = pm_done};
     run_launch_opts lo = {
         .push_params = push_records, .params_ud = (void *)buf_str(&rows), .trigger = "cli"};
@@ -210,6 +213,34 @@ static int postmortem(tn_config *cfg, store *db, long long id)
     tn_state_free(st);
     buf_free(&rows);
     return code;
+}
+
+static void write_draft(tn_config *cfg, store *db, long long id)
+{
+    const char *path = cfg->state && !strncmp(cfg->state, "sqlite:", 7) ? cfg->state + 7 : NULL;
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    buf_t dir = BUF_INIT, file = BUF_INIT;
+    if (slash)
+        buf_fmt(&dir, "%.*s/postmortems", (int)(slash - path), path);
+    else
+        buf_addstr(&dir, "postmortems");
+    buf_fmt(&file, "%s/INC-%lld.md", buf_str(&dir), id);
+    FILE *f = NULL;
+    if (!dir.failed && !file.failed && (mkdir(buf_str(&dir), 0700) == 0 || errno == EEXIST))
+        f = fopen(buf_str(&file), "w");
+    if (!f) {
+        fprintf(stderr, "tocsin: warning: cannot write the post-mortem draft %s: %s\n",
+                buf_str(&file), strerror(errno));
+    } else {
+        int rc = postmortem(cfg, db, id, f);
+        if (fclose(f) != 0 || rc != EXIT_OK)
+            fprintf(stderr, "tocsin: warning: the post-mortem draft %s is incomplete\n",
+                    buf_str(&file));
+        else
+            printf("post-mortem draft: %s\n", buf_str(&file));
+    }
+    buf_free(&dir);
+    buf_free(&file);
 }
 
 /* ---- changes ---------------------------------------------------------------- */
@@ -302,7 +333,7 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
     }
     int code = EXIT_OK;
     if (!strcmp(cmd, "postmortem")) {
-        code = postmortem(&cfg, db, id);
+        code = postmortem(&cfg, db, id, stdout);
     } else if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident")) {
         view v = {luaL_newstate(), json, 0};
         if (!v.L) {
@@ -343,6 +374,11 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
             r.text = (char *)text;
         }
         code = change(db, &r);
+        /* P0 and P1 need a post-mortem: the draft is written at once, next
+         * to the state store (the playbook gives 24 h; Tocsin needs none). */
+        if (code == EXIT_OK && !strcmp(cmd, "resolve") &&
+            (!strcmp(r.severity_out, "P0") || !strcmp(r.severity_out, "P1")))
+            write_draft(&cfg, db, id);
     }
     store_close(db);
     modules_shutdown();

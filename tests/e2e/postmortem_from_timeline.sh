@@ -17,6 +17,9 @@ end }
 LUA
 expect_exit 0 "$TOCSIN" run db_down.lua
 expect_exit 0 "$TOCSIN" resolve INC-1 --summary "connection pool raised to 50"
+# A P0 that resolves gets its draft at once, beside the state store.
+grep -q 'post-mortem draft: .*\.tocsin/postmortems/INC-1.md' out || fail "no draft announced: $(cat out)"
+grep -q '^# Post-Mortem: Database Down' .tocsin/postmortems/INC-1.md || fail "draft: $(cat .tocsin/postmortems/INC-1.md)"
 expect_exit 0 "$TOCSIN" postmortem INC-1
 pm=$(cat out)
 for want in '# Post-Mortem: Database Down' '**Severity:** P0' '## Timeline' '## Impact' \
@@ -39,4 +42,11 @@ $pm"
 grep -q 'Zx9-very-secret' <<<"$pm" && fail "a secret in the post-mortem"
 grep -q 'password \*\*\*' <<<"$pm" || fail "the redacted note is missing"
 expect_exit 3 "$TOCSIN" postmortem INC-42
+# A P3 needs none: no draft when it resolves.
+cat >minor.lua <<'LUA'
+return { run = function() assert(incident.open{ title = "Slow report", severity = "P3" }) end }
+LUA
+expect_exit 0 "$TOCSIN" run minor.lua
+expect_exit 0 "$TOCSIN" resolve INC-2
+[ -e .tocsin/postmortems/INC-2.md ] && fail "a P3 got a post-mortem draft"
 echo "postmortem ok"
