@@ -374,10 +374,9 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
             r.text = (char *)text;
         }
         code = change(db, &r);
-        /* P0 and P1 need a post-mortem: the draft is written at once, next
-         * to the state store (the playbook gives 24 h; Tocsin needs none). */
-        if (code == EXIT_OK && !strcmp(cmd, "resolve") &&
-            (!strcmp(r.severity_out, "P0") || !strcmp(r.severity_out, "P1")))
+        /* P0, P1 and recurring P2 need a post-mortem: the draft is written at
+         * once, next to the state store (the playbook gives 24 h). */
+        if (code == EXIT_OK && !strcmp(cmd, "resolve") && r.needs_postmortem)
             write_draft(&cfg, db, id);
     }
     store_close(db);

@@ -55,6 +55,7 @@ typedef struct store_req {
     char *text, *actor;
     int rc; /* 0, STORE_ENOTFOUND, STORE_ESTATE, or -1 (err says why) */
     int reused;
+    int needs_postmortem; /* out: P0/P1, or a P2 recurring more than twice in 30 days */
     char status[16];
     char severity_out[8];
     char err[256];

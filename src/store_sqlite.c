@@ -76,6 +76,9 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents(id),"
     "  ts REAL NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, actor TEXT);"
     "CREATE INDEX timeline_by_incident ON timeline(incident_id, id);",
+
+    /* P0/P1 always need a post-mortem; a P2 when it recurs. */
+    "ALTER TABLE incidents ADD COLUMN needs_postmortem INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -252,22 +255,62 @@ static int timeline_add(sqlite_store *s, long long id, double ts, const char *ki
     return rc;
 }
 
-/* The incident's status and severity: 0, STORE_ENOTFOUND or -1. */
+/* The incident's status, severity and post-mortem flag: 0, STORE_ENOTFOUND
+ * or -1. */
 static int incident_get(sqlite_store *s, long long id, char *status, size_t sn, char *sev,
-                        size_t vn)
+                        size_t vn, int *needs_pm)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT status, severity FROM incidents WHERE id = ?1", -1, &q,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT status, severity, needs_postmortem FROM incidents WHERE id = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         snprintf(status, sn, "%s", (const char *)sqlite3_column_text(q, 0));
         snprintf(sev, vn, "%s", (const char *)sqlite3_column_text(q, 1));
+        *needs_pm = sqlite3_column_int(q, 2);
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? STORE_ENOTFOUND : -1;
+}
+
+/* P0 and P1 need a post-mortem; a P2 does when the same incident (same
+ * dedup_key, else same title) was opened more than twice in 30 days. */
+static int flag_postmortem(sqlite_store *s, store_req *r, double ts)
+{
+    int count = 0;
+    if (!strcmp(r->severity, "P2")) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT count(*) FROM incidents WHERE severity = 'P2'"
+                               " AND opened > ?3 AND (dedup_key = ?1 OR (?1 IS NULL AND"
+                               " dedup_key IS NULL AND title = ?2))",
+                               -1, &q, NULL) != SQLITE_OK)
+            return -1;
+        bind_text(q, 1, r->dedup_key);
+        bind_text(q, 2, r->title);
+        sqlite3_bind_double(q, 3, ts - 30 * 86400.0);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            count = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
+    int needs = !strcmp(r->severity, "P0") || !strcmp(r->severity, "P1") || count > 2;
+    if (!needs)
+        return 0;
+    r->needs_postmortem = 1;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE incidents SET needs_postmortem = 1 WHERE id = %lld", r->id);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    if (count > 2) {
+        char text[160];
+        snprintf(text, sizeof text,
+                 "P2 recurring: opened %d times in 30 days, a post-mortem is required", count);
+        return timeline_add(s, r->id, ts, "flagged", text, NULL);
+    }
+    return 0;
 }
 
 /* One request, inside the batch's transaction (a savepoint of its own, so a
@@ -319,10 +362,12 @@ static int run_req(sqlite_store *s, store_req *r)
         snprintf(r->severity_out, sizeof r->severity_out, "%s", r->severity);
         char text[512];
         snprintf(text, sizeof text, "%s %s opened", r->severity, r->title);
-        return timeline_add(s, r->id, ts, "opened", text, r->actor);
+        if (timeline_add(s, r->id, ts, "opened", text, r->actor) < 0)
+            return -1;
+        return flag_postmortem(s, r, ts);
     }
     char status[16], sev[8];
-    int got = incident_get(s, r->id, status, sizeof status, sev, sizeof sev);
+    int got = incident_get(s, r->id, status, sizeof status, sev, sizeof sev, &r->needs_postmortem);
     if (got < 0) {
         r->rc = got;
         if (got == STORE_ENOTFOUND)
@@ -759,7 +804,8 @@ static int sq_incident(store *b, long long id, void (*row)(void *, const char *)
     sqlite_store *s = (sqlite_store *)b;
     static const char *const sql[] = {
         "SELECT 'incident' AS record, 'INC-' || id AS id, title, severity, status, scenario,"
-        " summary, dedup_key, run_id, opened, acknowledged, mitigated, resolved"
+        " summary, dedup_key, run_id, opened, acknowledged, mitigated, resolved,"
+        " needs_postmortem"
         " FROM incidents WHERE id = ?1",
         "SELECT 'timeline' AS record, ts, kind, text, actor FROM timeline"
         " WHERE incident_id = ?1 ORDER BY id",

@@ -49,4 +49,20 @@ LUA
 expect_exit 0 "$TOCSIN" run minor.lua
 expect_exit 0 "$TOCSIN" resolve INC-2
 [ -e .tocsin/postmortems/INC-2.md ] && fail "a P3 got a post-mortem draft"
+# A P2 that recurs more than twice in 30 days is flagged, and gets its draft.
+cat >p2.lua <<'LUA'
+return { run = function()
+  local inc = assert(incident.open{ title = "Rate limit hit", severity = "P2", dedup_key = "openai-429" })
+  print("opened " .. inc.id)
+end }
+LUA
+for n in 3 4 5; do
+  expect_exit 0 "$TOCSIN" run p2.lua
+  grep -q "opened INC-$n" out || fail "P2 open: $(cat out)"
+  expect_exit 0 "$TOCSIN" resolve "INC-$n"
+done
+[ -e .tocsin/postmortems/INC-4.md ] && fail "a P2 seen twice got a draft"
+grep -q '^# Post-Mortem: Rate limit hit' .tocsin/postmortems/INC-5.md || fail "recurring P2: no draft"
+expect_exit 0 "$TOCSIN" incident INC-5
+grep -q 'flagged .*P2 recurring: opened 3 times in 30 days' out || fail "no flag: $(cat out)"
 echo "postmortem ok"
