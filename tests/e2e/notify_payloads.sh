@@ -20,6 +20,7 @@ return {
     pd = { kind = "pagerduty", routing_key = "rk-123", url = "$base/ok/pd" },
     ops = { kind = "file", path = "notify.jsonl" },
     con = { kind = "console" },
+    hidden = { kind = "webhook", url = secret("DEAD_URL"), timeout = 2 },
   },
   contacts = { first_responder = { "slack", "hook" }, product_owner = { "con" } },
 }
@@ -51,14 +52,21 @@ assert(err.message:find("hook, ops, pd, slack", 1, true), err.message)
 assert(err.message:find("first_responder", 1, true), err.message)
 r, err = notify({ "hook", "incident_commander" }, "x")
 assert(r == nil and err.kind == "config")
+-- a failing channel whose URL is a secret: its error is logged and returned
+res = assert(notify("hidden", "x"))
+assert(res.hidden.ok == false and res.hidden.error)
+print("hidden error: " .. res.hidden.error)
 print("NOTIFY-OK " .. inc.id)
 LUA
 
-HOOK_URL="$base/ok/hook-s3cr3tT0ken" "$TOCSIN" run rb.lua --yes --config tocsin.lua >out 2>&1
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DEAD_URL="http://127.0.0.1:$dead/d34dT0ken" HOOK_URL="$base/ok/hook-s3cr3tT0ken" "$TOCSIN" run rb.lua --yes --config tocsin.lua >out 2>&1
 rc=$?
 [ $rc -eq 0 ] || { cat out; fail "run exited $rc"; }
 grep -q NOTIFY-OK out || { cat out; fail "runbook did not finish"; }
 grep -q "s3cr3tT0ken" out && { cat out; fail "the secret webhook URL appears in the output"; }
+grep -q "d34dT0ken" out && { cat out; fail "the secret URL of a failing channel appears in the output"; }
+grep -q "warn.*notify hidden failed" out || { cat out; fail "the failing channel is not logged"; }
 grep -q "hello from the runbook" out || { cat out; fail "console channel not shown"; }
 grep -q "default console" out || { cat out; fail "default console channel not shown"; }
 grep -q "notified hook" out || { cat out; fail "delivery not logged"; }
