@@ -18,7 +18,10 @@ local type, pairs, ipairs, tostring, error = type, pairs, ipairs, tostring, erro
 local sort, concat = table.sort, table.concat
 
 local PD_URL = "https://events.pagerduty.com/v2/enqueue"
-local PD_SEVERITY = { P0 = "critical", P1 = "error", P2 = "warning", P3 = "info" }
+local PD_SEVERITY = {
+  P0 = "critical", P1 = "error", P2 = "warning", P3 = "info",
+  critical = "critical", error = "error", warning = "warning", info = "info",
+}
 local PD_ACTION = { opened = "trigger", acknowledged = "acknowledge", resolved = "resolve" }
 local KINDS = { slack = true, pagerduty = true, webhook = true, file = true, console = true }
 local EVENTS = {
@@ -130,6 +133,10 @@ local function deliver(M, name, ch, m, role)
   local url = ch.url or (ch.kind == "pagerduty" and PD_URL) or nil
   if type(url) ~= "string" then
     r.error = "channel '" .. name .. "' has no url"
+    return r
+  end
+  if ch.kind == "pagerduty" and type(ch.routing_key) ~= "string" then
+    r.error = "channel '" .. name .. "' has no routing_key"
     return r
   end
   local body = payload[ch.kind](m, ch, role)

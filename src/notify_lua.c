@@ -1,6 +1,6 @@
 /* notify_lua.c — the C side of notify: the config's channels and contacts,
  * the sandbox's modules (notify.lua runs with the state's real globals, where
- * http and task are not), the dry-run flag, and the append of a "file"
+ * http and task are not), and the append of a "file"
  * channel, which only ever opens the path the config gave that channel
  * (runbooks have no io).  notify.lua holds the policy. */
 #include "notify_lua.h"
@@ -24,13 +24,6 @@ static int notify_env(lua_State *L)
     if (!st)
         return luaL_error(L, "notify: no engine state");
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->env_ref);
-    return 1;
-}
-
-/* Lua: dry() -> true in a dry run. */
-static int notify_dry(lua_State *L)
-{
-    lua_pushboolean(L, tn_run_is_dry(tn_task_run(tn_task_current(L))));
     return 1;
 }
 
@@ -99,9 +92,11 @@ int notify_lua_open(lua_State *L)
 {
     if (embedded_lua_load(L, "notify") != LUA_OK)
         return lua_error(L);
-    static const luaL_Reg fns[] = {{"config", config_lua_notify}, {"env", notify_env},
-                                   {"dry", notify_dry},           {"append", notify_append},
-                                   {"err", notify_err},           {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"config", config_lua_notify},
+                                   {"env", notify_env},
+                                   {"append", notify_append},
+                                   {"err", notify_err},
+                                   {NULL, NULL}};
     luaL_newlib(L, fns);
     lua_call(L, 1, 1);
     return 1;

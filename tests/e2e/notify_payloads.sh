@@ -41,6 +41,8 @@ res = assert(notify("first_responder", { event = "reminder", incident = inc, tex
 assert(#res == 2 and res.slack.ok and res.hook.ok)
 -- resolve: pagerduty's resolve action on the same dedup key
 assert(notify("pd", { event = "resolved", incident = inc, text = "fixed" }))
+-- without an incident: no dedup key; P0 is "critical"; an acknowledgement
+assert(notify("pd", { event = "acknowledged", severity = "P0", text = "ack" }).pd.ok)
 -- a plain string, to the console channel and the default one
 res = assert(notify({ "con", "product_owner" }, "hello from the runbook"))
 assert(#res == 1 and res.con.ok)
@@ -80,7 +82,7 @@ by = {}
 for p in posts:
     by.setdefault(p["path"], []).append(p["body"])
     assert p["ctype"] == "application/json", p
-assert len(posts) == 6, [p["path"] for p in posts]
+assert len(posts) == 7, [p["path"] for p in posts]
 hook = by["/ok/hook-s3cr3tT0ken"]
 assert len(hook) == 2, hook
 h = hook[0]
@@ -97,13 +99,16 @@ b = s["blocks"][0]
 assert b["type"] == "section" and b["text"]["type"] == "mrkdwn", b
 assert inc in b["text"]["text"] and "replica lag 40s" in b["text"]["text"], b
 pd = by["/ok/pd"]
-assert len(pd) == 2
+assert len(pd) == 3
 p = pd[0]
 assert p["routing_key"] == "rk-123" and p["event_action"] == "trigger" and p["dedup_key"] == inc, p
 assert p["payload"]["source"] == "tocsin" and p["payload"]["severity"] == "error", p
 assert "Database Down" in p["payload"]["summary"], p
 p = pd[1]
 assert p["event_action"] == "resolve" and p["dedup_key"] == inc, p
+p = pd[2]
+assert p["event_action"] == "acknowledge" and "dedup_key" not in p, p
+assert p["payload"] == {"summary": "ack", "source": "tocsin", "severity": "critical"}, p
 lines = [json.loads(l) for l in open("notify.jsonl")]
 assert len(lines) == 1 and lines[0]["event"] == "opened" and lines[0]["incident"]["id"] == inc, lines
 PY
