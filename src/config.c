@@ -208,8 +208,8 @@ static int config_read(lua_State *L)
         lua_rawset(L, 3);
         lua_pop(L, 1);
     }
-    static const char *const known[] = {"runbooks", "lib_paths", "templates", "limits",
-                                        "params",   "secrets",   "state",     NULL};
+    static const char *const known[] = {"runbooks", "lib_paths", "templates", "limits",   "params",
+                                        "secrets",  "state",     "channels",  "contacts", NULL};
     for (int i = 0; known[i]; i++) {
         lua_pushstring(L, known[i]);
         if (lua_rawget(L, 3) == LUA_TNIL) {
@@ -240,7 +240,7 @@ static int config_read(lua_State *L)
         rd->failed = 1;
         return 0;
     }
-    static const char *const tables[] = {"params", "secrets", NULL};
+    static const char *const tables[] = {"params", "secrets", "channels", "contacts", NULL};
     for (int i = 0; tables[i]; i++) {
         lua_pushstring(L, tables[i]);
         int t = lua_rawget(L, 3);
@@ -473,4 +473,53 @@ void config_push_params(tn_config *c, lua_State *L)
         lua_newtable(L);
     }
     lua_settop(F, ftop);
+}
+
+/* Lua: () -> copies of the loaded config's channels, contacts (nil when
+ * absent).  Called from a runbook's state (notify); may raise (memory). */
+int config_lua_notify(lua_State *L)
+{
+    tn_config *c = secret_config;
+    if (!c || !c->st || c->ref == LUA_NOREF) {
+        lua_pushnil(L);
+        lua_pushnil(L);
+        return 2;
+    }
+    lua_State *F = c->st->L;
+    int ftop = lua_gettop(F);
+    if (!lua_checkstack(F, 4))
+        return luaL_error(L, "config: out of stack");
+    lua_rawgeti(F, LUA_REGISTRYINDEX, c->ref);
+    lua_getfield(F, -1, "channels");
+    lua_getfield(F, -2, "contacts");
+    config_copy_value(F, -2, L, 0); /* a raise here leaves F 3 values higher: harmless */
+    config_copy_value(F, -1, L, 0);
+    lua_settop(F, ftop);
+    return 2;
+}
+
+/* The file of channel `name` (kind "file"), relative to the config's folder;
+ * 0, or -1 when there is no such channel. */
+int config_notify_file(const char *name, char *out, size_t n)
+{
+    tn_config *c = secret_config;
+    if (!c || !c->st || c->ref == LUA_NOREF)
+        return -1;
+    lua_State *F = c->st->L;
+    int ftop = lua_gettop(F), rc = -1;
+    if (!lua_checkstack(F, 4))
+        return -1;
+    lua_rawgeti(F, LUA_REGISTRYINDEX, c->ref);
+    if (lua_getfield(F, -1, "channels") == LUA_TTABLE && lua_getfield(F, -1, name) == LUA_TTABLE &&
+        lua_getfield(F, -1, "kind") == LUA_TSTRING && !strcmp(lua_tostring(F, -1), "file") &&
+        lua_getfield(F, -2, "path") == LUA_TSTRING) {
+        const char *p = lua_tostring(F, -1);
+        const char *slash = c->path ? strrchr(c->path, '/') : NULL;
+        int k = p[0] == '/' || !slash
+                    ? snprintf(out, n, "%s", p)
+                    : snprintf(out, n, "%.*s/%s", (int)(slash - c->path), c->path, p);
+        rc = k < 0 || (size_t)k >= n ? -1 : 0;
+    }
+    lua_settop(F, ftop);
+    return rc;
 }

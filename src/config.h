@@ -35,4 +35,10 @@ void config_push_params(tn_config *c, lua_State *L);
  * Raises only in `to` (memory). */
 void config_copy_value(lua_State *from, int idx, lua_State *to, int depth);
 
+/* notify's view of the loaded config (the one secret() reads): a Lua
+ * function () -> channels, contacts (copies, or nil); and the resolved path of
+ * a "file" channel (0, or -1 when name is not one). */
+int config_lua_notify(lua_State *L);
+int config_notify_file(const char *name, char *out, size_t n);
+
 #endif

@@ -9,6 +9,7 @@
 #include "http_lua.h"
 #include "incident_lua.h"
 #include "log_lua.h"
+#include "notify_lua.h"
 #include "server.h"
 #include "shell_lua.h"
 #include "sql_lua.h"
@@ -47,6 +48,7 @@ const module_reg modules_list[] = {
     {"confirm", open_confirm, confirm_lua_shutdown},
     {"incident", incident_lua_open, NULL},
     {"template", template_lua_open, NULL},
+    {"notify", notify_lua_open, NULL},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,103 @@
+/* notify_lua.c — the C side of notify: the config's channels and contacts,
+ * the sandbox's modules (notify.lua runs with the state's real globals, where
+ * http and task are not), and the append of a "file"
+ * channel, which only ever opens the path the config gave that channel
+ * (runbooks have no io).  notify.lua holds the policy. */
+#include "notify_lua.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "embedded.h"
+#include "engine.h"
+#include "tocsin/primitive.h"
+#include "util.h"
+
+/* Lua: env() -> the runbook's sandbox environment (http, task, log, json). */
+static int notify_env(lua_State *L)
+{
+    tn_state *st = engine_state_of(L);
+    if (!st)
+        return luaL_error(L, "notify: no engine state");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->env_ref);
+    return 1;
+}
+
+/* Lua: append(channel, line) -> true | nil, message.  Appends line and a
+ * newline to the file configured for that "file" channel, in one write()
+ * (O_APPEND: lines from concurrent runs do not interleave).  A dry run
+ * records the action and writes nothing. */
+static int notify_append(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    size_t n;
+    const char *line = luaL_checklstring(L, 2, &n);
+    char path[4096];
+    if (config_notify_file(name, path, sizeof path) < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "channel '%s' is not a file channel of the config", name);
+        return 2;
+    }
+    tn_run *r = tn_task_run(tn_task_current(L));
+    if (tn_run_is_dry(r)) {
+        tn_run_action(r, "notify", path);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, n + 1);
+    memcpy(p, line, n);
+    p[n] = '\n';
+    luaL_pushresultsize(&b, n + 1);
+    const char *text = lua_tostring(L, -1);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+        return 2;
+    }
+    size_t off = 0;
+    while (off < n + 1) {
+        ssize_t w = write(fd, text + off, n + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            lua_pushnil(L);
+            lua_pushfstring(L, "cannot write %s: %s", path, strerror(e));
+            return 2;
+        }
+        off += (size_t)w;
+    }
+    close(fd);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Lua: err(kind, message) -> an error value like every primitive's. */
+static int notify_err(lua_State *L)
+{
+    const char *kind = luaL_checkstring(L, 1);
+    const char *msg = luaL_checkstring(L, 2);
+    tn_err_push(L, kind, "%s", msg);
+    return 1;
+}
+
+int notify_lua_open(lua_State *L)
+{
+    if (embedded_lua_load(L, "notify") != LUA_OK)
+        return lua_error(L);
+    static const luaL_Reg fns[] = {{"config", config_lua_notify},
+                                   {"env", notify_env},
+                                   {"append", notify_append},
+                                   {"err", notify_err},
+                                   {NULL, NULL}};
+    luaL_newlib(L, fns);
+    lua_call(L, 1, 1);
+    return 1;
+}
