@@ -288,14 +288,6 @@ static int l_setmetatable(lua_State *L)
     return 1;
 }
 
-static int l_err(lua_State *L)
-{
-    const char *kind = luaL_checkstring(L, 1);
-    const char *msg = luaL_optstring(L, 2, kind);
-    tn_err_push(L, kind, "%s", msg);
-    return 1;
-}
-
 /* __run_id(): the running task's run id (nil outside a run). */
 static int l_run_id(lua_State *L)
 {
@@ -395,7 +387,7 @@ static int run_prelude(lua_State *L)
     lua_setfield(L, -2, "suspend_token");
     lua_getfield(L, LUA_REGISTRYINDEX, TASK_THREADS);
     lua_setfield(L, -2, "task_threads");
-    lua_pushcfunction(L, l_err);
+    lua_pushcfunction(L, tn_err_lua);
     lua_setfield(L, -2, "err");
     lua_pushcfunction(L, l_set_limits);
     lua_setfield(L, -2, "set_limits");

@@ -79,15 +79,6 @@ static int notify_append(lua_State *L)
     return 1;
 }
 
-/* Lua: err(kind, message) -> an error value like every primitive's. */
-static int notify_err(lua_State *L)
-{
-    const char *kind = luaL_checkstring(L, 1);
-    const char *msg = luaL_checkstring(L, 2);
-    tn_err_push(L, kind, "%s", msg);
-    return 1;
-}
-
 int notify_lua_open(lua_State *L)
 {
     if (embedded_lua_load(L, "notify") != LUA_OK)
@@ -95,7 +86,7 @@ int notify_lua_open(lua_State *L)
     static const luaL_Reg fns[] = {{"config", config_lua_notify},
                                    {"env", notify_env},
                                    {"append", notify_append},
-                                   {"err", notify_err},
+                                   {"err", tn_err_lua},
                                    {NULL, NULL}};
     luaL_newlib(L, fns);
     lua_call(L, 1, 1);

@@ -135,15 +135,6 @@ static int template_read(lua_State *L)
     return 3;
 }
 
-/* Lua: err(kind, message) -> an error value like every primitive's. */
-static int template_err(lua_State *L)
-{
-    const char *kind = luaL_checkstring(L, 1);
-    const char *msg = luaL_checkstring(L, 2);
-    tn_err_push(L, kind, "%s", msg);
-    return 1;
-}
-
 int template_lua_open(lua_State *L)
 {
     if (embedded_lua_load(L, "template") != LUA_OK)
@@ -151,7 +142,7 @@ int template_lua_open(lua_State *L)
     lua_createtable(L, 0, 3);
     lua_pushcfunction(L, template_read);
     lua_setfield(L, -2, "read");
-    lua_pushcfunction(L, template_err);
+    lua_pushcfunction(L, tn_err_lua);
     lua_setfield(L, -2, "err");
     tn_push_null(L);
     lua_setfield(L, -2, "null");

@@ -85,6 +85,14 @@ int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...)
     return 2;
 }
 
+int tn_err_lua(lua_State *L)
+{
+    const char *kind = luaL_checkstring(L, 1);
+    const char *msg = luaL_optstring(L, 2, kind);
+    tn_err_push(L, kind, "%s", msg);
+    return 1;
+}
+
 /* Lua: __errmt() — gives the prelude the same metatable. */
 int tn_util_errmt(lua_State *L)
 {

@@ -18,6 +18,10 @@ void tn_err_push(lua_State *L, const char *kind, const char *fmt, ...)
 int tn_err_fail(lua_State *L, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Lua: err(kind [, message]) -> an error value like every primitive's (for
+ * the engine's own Lua code: prelude, notify, template). */
+int tn_err_lua(lua_State *L);
+
 /* Options table helpers: the value of field `name` of the table at idx, or def. */
 double tn_opt_number(lua_State *L, int idx, const char *name, double def);
 int tn_opt_bool(lua_State *L, int idx, const char *name, int def);
