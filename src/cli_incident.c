@@ -365,9 +365,6 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
             r.type = STORE_INC_MOVE;
             r.to = "resolved";
             r.text = (char *)summary;
-            if (summary) {
-                r.summary = (char *)summary;
-            }
         } else {
             r.type = STORE_INC_NOTE;
             r.kind = "note";

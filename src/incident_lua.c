@@ -260,9 +260,8 @@ static int change(lua_State *L, store_req_type type, const char *to, const char 
     r->kind = kind;
     r->text = *text ? dup_opt(text) : NULL;
     r->actor = dup_opt(actor);
-    if (run->incident != id) /* acting on an incident it did not open joins it */
-        run->incident = id;
-    lua_settop(L, 1); /* keep inc: its status is set from the answer */
+    run->incident = id; /* acting on an incident it did not open joins it */
+    lua_settop(L, 1);   /* keep inc: its status is set from the answer */
     return submit(L, t, op);
 }
 

@@ -8,6 +8,8 @@
 
 #include <tocsin/tocsin.h>
 
+#include "buf.h"
+
 extern const store_backend store_sqlite_backend;
 
 static const store_backend *const backends[] = {&store_sqlite_backend, NULL};
@@ -92,31 +94,32 @@ static void record(const tn_event *ev, void *ud)
         r.error = ev->error;
         r.duration = ev->duration;
         break;
-    case TN_EV_CALL: {
-        char line[1024];
-        snprintf(line, sizeof line, "%s %s %s %.3fs", ev->kind, ev->target ? ev->target : "",
-                 ev->outcome ? ev->outcome : "", ev->duration);
-        r.type = STORE_ENTRY;
-        r.kind = "call";
-        r.text = line;
-        store_write(s, &r);
-        return;
-    }
+    case TN_EV_CALL:
     case TN_EV_ACTION:
     case TN_EV_LOG:
     case TN_EV_PRINT: {
-        char line[2048];
-        if (ev->type == TN_EV_ACTION)
-            snprintf(line, sizeof line, "%s: %.*s", ev->kind, (int)ev->len, ev->text);
+        /* The transcript keeps the whole text: a long print or log line is
+         * not cut (the store's own limits apply, not a stack buffer's). */
+        buf_t line = BUF_INIT;
+        if (ev->type == TN_EV_CALL)
+            buf_fmt(&line, "%s %s %s %.3fs", ev->kind, ev->target ? ev->target : "",
+                    ev->outcome ? ev->outcome : "", ev->duration);
+        else if (ev->type == TN_EV_ACTION)
+            buf_fmt(&line, "%s: ", ev->kind);
         else if (ev->type == TN_EV_LOG)
-            snprintf(line, sizeof line, "%s %.*s%s%s", ev->level, (int)ev->len, ev->text,
-                     ev->fields_text ? " " : "", ev->fields_text ? ev->fields_text : "");
-        else
-            snprintf(line, sizeof line, "%.*s", (int)ev->len, ev->text);
+            buf_fmt(&line, "%s ", ev->level);
+        if (ev->type != TN_EV_CALL)
+            buf_add(&line, ev->text, ev->len);
+        if (ev->type == TN_EV_LOG && ev->fields_text)
+            buf_fmt(&line, " %s", ev->fields_text);
         r.type = STORE_ENTRY;
-        r.kind = ev->type == TN_EV_ACTION ? "action" : ev->type == TN_EV_LOG ? "log" : "print";
-        r.text = line;
+        r.kind = ev->type == TN_EV_CALL     ? "call"
+                 : ev->type == TN_EV_ACTION ? "action"
+                 : ev->type == TN_EV_LOG    ? "log"
+                                            : "print";
+        r.text = line.failed ? "(entry lost: out of memory)" : buf_str(&line);
         store_write(s, &r);
+        buf_free(&line);
         return;
     }
     default:

@@ -64,6 +64,17 @@ grep -q '✗ Check health endpoint .*connection refused' out || fail "history RU
 expect_exit 3 "$TOCSIN" history run-nope
 grep -q "no run 'run-nope'" err || fail "unknown run: $(cat err)"
 
+# A long line is kept whole in the transcript.
+printf 'print(string.rep("x", 5000) .. "END")\n' >long.lua
+expect_exit 0 "$TOCSIN" run long.lua
+lid=$("$TOCSIN" history --json --limit 1 | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["id"])')
+expect_exit 0 "$TOCSIN" history "$lid" --json
+/usr/bin/python3 - out <<'PY' || fail "long print cut in the transcript"
+import json, sys
+texts = [r["text"] for r in map(json.loads, open(sys.argv[1])) if r["record"] == "entry"]
+assert texts == ["x" * 5000 + "END"], [len(t) for t in texts]
+PY
+
 # The secret is nowhere in the store's files.
 if grep -q 'hunter2' .tocsin/state.db* ; then fail "the secret reached the state store"; fi
 
