@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "catalog.h"
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "modules.h"
@@ -267,8 +268,12 @@ static int cmd_run(int argc, char **argv)
         put_error(stderr, "tocsin: warning: this run is not recorded: ", serr);
         db = NULL;
     } else {
+        store_set_policy(db, &cfg.policy);
         store_record_start(db);
         store_current = db;
+        /* Deadlines fall due while the run works (a dry run fires none). */
+        if (!dry)
+            cli_clock_start(&cfg, db, stderr);
     }
 
     out_tty tty;
@@ -305,6 +310,10 @@ static int cmd_run(int argc, char **argv)
         tn_run_free(r);
     }
     out_tty_close(&tty);
+    if (!rc.interrupted && !engine_interrupted)
+        cli_clock_finish();
+    else
+        clock_stop();
     if (db) {
         store_current = NULL;
         store_record_stop(db);

@@ -13,9 +13,11 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "modules.h"
+#include "postmortem.h"
 #include "redact.h"
 #include "run.h"
 #include "store.h"
@@ -60,7 +62,7 @@ static int parse_id(const char *s, long long *id)
 
 typedef struct {
     lua_State *L;
-    int json, rows;
+    int json, rows, deadlines;
 } view;
 
 static void field(lua_State *L, const char *k, char *out, size_t n)
@@ -98,7 +100,27 @@ static void row(void *ud, const char *json)
     char rec[16], id[32], title[512], sev[8], status[16], opened[32], t[64], kind[32], text[2048],
         actor[256];
     field(L, "record", rec, sizeof rec);
-    if (!strcmp(rec, "timeline")) {
+    if (!strcmp(rec, "deadline")) {
+        if (!v->deadlines++)
+            printf("deadlines:\n");
+        field(L, "due", t, sizeof t);
+        when(t, opened, sizeof opened);
+        field(L, "kind", kind, sizeof kind);
+        field(L, "role", actor, sizeof actor);
+        static const struct {
+            const char *kind, *what;
+        } names[] = {{"review", "post-mortem review meeting"},
+                     {"actions", "post-mortem action items"},
+                     {"reminder", "reminder, unless acknowledged"},
+                     {"escalated", "escalation, unless resolved"},
+                     {"status_update", "status update"},
+                     {"draft", "post-mortem draft"}};
+        const char *what = kind;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (!strcmp(kind, names[i].kind))
+                what = names[i].what;
+        printf("  %s  %s%s%s%s\n", opened, what, *actor ? " (" : "", actor, *actor ? ")" : "");
+    } else if (!strcmp(rec, "timeline")) {
         field(L, "ts", t, sizeof t);
         when(t, opened, sizeof opened);
         field(L, "kind", kind, sizeof kind);
@@ -139,108 +161,77 @@ static void row(void *ud, const char *json)
 
 /* ---- post-mortem ------------------------------------------------------------ */
 
-static void collect(void *ud, const char *json)
-{
-    buf_t *b = ud;
-    buf_addstr(b, json);
-    buf_addc(b, '\n');
-}
-
-static void push_records(lua_State *L, void *ud)
-{
-    lua_createtable(L, 0, 1);
-    lua_pushstring(L, ud);
-    lua_setfield(L, -2, "records");
-}
-
 typedef struct {
-    int failed;
     FILE *f;
+    int done, ok;
 } pm_out;
 
-/* Only what the script prints goes to the output; its failure to stderr. */
-static void pm_event(const tn_event *ev, void *ud)
+static void pm_rendered(int ok, const char *text, size_t len, const char *err, void *ud)
 {
     pm_out *o = ud;
-    if (ev->type == TN_EV_PRINT) {
-        fwrite(ev->text, 1, ev->len, o->f);
-        fputc('\n', o->f);
-    } else if (ev->type == TN_EV_RUN_END && !ev->ok) {
-        o->failed = 1;
-        fprintf(stderr, "tocsin postmortem: %s\n", ev->error ? ev->error : "failed");
-    }
-}
-
-static void pm_done(tn_run *r, void *ud)
-{
-    (void)r;
-    (void)ud;
+    o->done = 1;
+    o->ok = ok;
+    if (ok)
+        fwrite(text, 1, len, o->f);
+    else
+        err_line("tocsin postmortem: ", err);
     uv_stop(tn_loop());
 }
 
 static int postmortem(tn_config *cfg, store *db, long long id, FILE *f)
 {
     char err[2048];
-    buf_t rows = BUF_INIT;
-    int rc = db->be->incident(db, id, collect, &rows, err, sizeof err);
-    if (rc != 0 || rows.failed) {
-        err_line("tocsin: ", rows.failed ? "out of memory" : err);
-        buf_free(&rows);
+    pm_out out = {f, 0, 0};
+    int rc = postmortem_render(cfg, db, id, pm_rendered, &out, err, sizeof err);
+    if (rc != 0) {
+        err_line("tocsin: ", err);
         return rc > 0 ? EXIT_NOTFOUND : EXIT_FAILED;
     }
-    tn_state *st = tn_state_new("embedded:postmortem", &cfg->settings, err, sizeof err);
-    if (!st) {
-        err_line("tocsin: ", err);
-        buf_free(&rows);
-        return EXIT_FAILED;
-    }
-    pm_out out = {0, f};
-    tn_run_opts o = {.on_event = pm_event, .event_ud = &out, .on_done = pm_done};
-    run_launch_opts lo = {
-        .push_params = push_records, .params_ud = (void *)buf_str(&rows), .trigger = "cli"};
-    tn_run *r = NULL;
-    int code = EXIT_OK;
-    if (run_launch_script(st, &lo, &o, &r, err, sizeof err) < 0) {
-        err_line("tocsin: ", err);
-        code = EXIT_FAILED;
-    } else {
+    while (!out.done)
         uv_run(tn_loop(), UV_RUN_DEFAULT);
-        code = r->done && !out.failed ? EXIT_OK : EXIT_FAILED;
-        if (!r->done)
-            tn_run_cancel(r);
-        tn_run_free(r);
-    }
-    tn_state_free(st);
-    buf_free(&rows);
-    return code;
+    return out.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-static void write_draft(tn_config *cfg, store *db, long long id)
+/* ---- the incident clock ------------------------------------------------------- */
+
+static int clock_on;
+
+static void clock_report(const char *text, void *ud)
 {
-    const char *path = cfg->state && !strncmp(cfg->state, "sqlite:", 7) ? cfg->state + 7 : NULL;
-    const char *slash = path ? strrchr(path, '/') : NULL;
-    buf_t dir = BUF_INIT, file = BUF_INIT;
-    if (slash)
-        buf_fmt(&dir, "%.*s/postmortems", (int)(slash - path), path);
-    else
-        buf_addstr(&dir, "postmortems");
-    buf_fmt(&file, "%s/INC-%lld.md", buf_str(&dir), id);
-    FILE *f = NULL;
-    if (!dir.failed && !file.failed && (mkdir(buf_str(&dir), 0700) == 0 || errno == EEXIST))
-        f = fopen(buf_str(&file), "w");
-    if (!f) {
-        fprintf(stderr, "tocsin: warning: cannot write the post-mortem draft %s: %s\n",
-                buf_str(&file), strerror(errno));
-    } else {
-        int rc = postmortem(cfg, db, id, f);
-        if (fclose(f) != 0 || rc != EXIT_OK)
-            fprintf(stderr, "tocsin: warning: the post-mortem draft %s is incomplete\n",
-                    buf_str(&file));
-        else
-            printf("post-mortem draft: %s\n", buf_str(&file));
-    }
-    buf_free(&dir);
-    buf_free(&file);
+    char *r = redact_dup(text, strlen(text), NULL);
+    fprintf(ud, "%s\n", r ? r : text);
+    free(r);
+}
+
+/* Console notifications are the firing runs' log lines. */
+static void clock_event(const tn_event *ev, void *ud)
+{
+    (void)ud;
+    int console = ev->fields && strstr(ev->fields, "\"event\":"); /* a console channel's line */
+    if (ev->type == TN_EV_LOG &&
+        (console || !strcmp(ev->level, "warn") || !strcmp(ev->level, "error")))
+        fprintf(stderr, "tocsin: %s: %.*s\n", ev->level, (int)ev->len, ev->text);
+}
+
+void cli_clock_start(tn_config *cfg, store *db, FILE *f)
+{
+    char err[1024];
+    clock_opts o = {
+        .db = db, .cfg = cfg, .on_event = clock_event, .report = clock_report, .report_ud = f};
+    clock_on = clock_start(&o, err, sizeof err) == 0;
+    if (!clock_on)
+        err_line("tocsin: warning: the incident clock is not running: ", err);
+}
+
+void cli_clock_finish(void)
+{
+    if (!clock_on)
+        return;
+    /* What is due now (the notifications this command owes) goes out
+     * before the command ends; later deadlines wait for the next process. */
+    clock_drain(30);
+    clock_stop();
+    clock_on = 0;
 }
 
 /* ---- changes ---------------------------------------------------------------- */
@@ -331,11 +322,12 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
         config_free(&cfg);
         return EXIT_FAILED;
     }
+    store_set_policy(db, &cfg.policy);
     int code = EXIT_OK;
     if (!strcmp(cmd, "postmortem")) {
         code = postmortem(&cfg, db, id, stdout);
     } else if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident")) {
-        view v = {luaL_newstate(), json, 0};
+        view v = {luaL_newstate(), json, 0, 0};
         if (!v.L) {
             code = EXIT_FAILED;
         } else {
@@ -371,10 +363,12 @@ int cli_incident_main(const char *cmd, int argc, char **argv)
             r.text = (char *)text;
         }
         code = change(db, &r);
-        /* P0, P1 and recurring P2 need a post-mortem: the draft is written at
-         * once, next to the state store (the playbook gives 24 h). */
-        if (code == EXIT_OK && !strcmp(cmd, "resolve") && r.needs_postmortem)
-            write_draft(&cfg, db, id);
+        /* The notifications the change owes (and a P0/P1's post-mortem
+         * draft, next to the state store) are the clock's. */
+        if (code == EXIT_OK) {
+            cli_clock_start(&cfg, db, stdout);
+            cli_clock_finish();
+        }
     }
     store_close(db);
     modules_shutdown();

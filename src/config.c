@@ -121,6 +121,104 @@ static int read_limits(lua_State *L, tn_config *c, char *err, size_t errlen)
     return rc;
 }
 
+/* A duration field of the severity table: a number of seconds, a string
+ * such as "15m", or false (none).  1 when present, 0 absent, -1 bad. */
+static int sla_value(lua_State *L, const char *sev, const char *field, double *out, char *err,
+                     size_t errlen)
+{
+    lua_pushstring(L, field);
+    int t = lua_rawget(L, -2);
+    double v = -1;
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        v = 0;
+    else if (t == LUA_TNUMBER)
+        v = lua_tonumber(L, -1);
+    else if (t == LUA_TSTRING)
+        v = tn_parse_duration(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (!(v >= 0) || v > 1e9) {
+        snprintf(err, errlen,
+                 "config: severity.%s.%s must be a duration such as \"15m\", a number of seconds "
+                 "or false",
+                 sev, field);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+/* severity = { P0 = { respond = "15m", escalate = "30m", commander = "60m",
+ * update = "30m" }, ... }: the SLA, over the playbook's table.  A severity
+ * that sets only respond gets escalate at 2x and commander at 4x (the
+ * playbook's rule); update is the status update interval. */
+static int read_severity(lua_State *L, tn_config *c, char *err, size_t errlen)
+{
+    c->policy = store_policy_default;
+    lua_pushliteral(L, "severity");
+    int t = lua_rawget(L, -2);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (t != LUA_TTABLE) {
+        snprintf(err, errlen,
+                 "config: 'severity' must be a table such as { P0 = { respond = "
+                 "\"15m\" } }");
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *sev = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int i = sev && strlen(sev) == 2 && sev[0] == 'P' && sev[1] >= '0' && sev[1] <= '3'
+                    ? sev[1] - '0'
+                    : -1;
+        if (i < 0 || !lua_istable(L, -1)) {
+            snprintf(err, errlen,
+                     i < 0 ? "config: severity has a key '%s': expected P0, P1, P2 or P3"
+                           : "config: severity.%s must be a table { respond =, escalate =, "
+                             "commander =, update = }",
+                     sev ? sev : luaL_typename(L, -2));
+            lua_pop(L, 3);
+            return -1;
+        }
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            lua_pop(L, 1);
+            if (strcmp(k, "respond") && strcmp(k, "escalate") && strcmp(k, "commander") &&
+                strcmp(k, "update")) {
+                snprintf(err, errlen,
+                         "config: severity.%s has a field '%s' (respond, escalate, commander, "
+                         "update)",
+                         sev, k);
+                lua_pop(L, 4);
+                return -1;
+            }
+        }
+        double respond = 0;
+        int r = sla_value(L, sev, "respond", &respond, err, errlen);
+        if (r == 1) {
+            c->policy.respond[i] = respond;
+            c->policy.escalate[i] = 2 * respond;
+            c->policy.commander[i] = i == 3 ? 0 : 4 * respond;
+        }
+        if (r < 0 || sla_value(L, sev, "escalate", &c->policy.escalate[i], err, errlen) < 0 ||
+            sla_value(L, sev, "commander", &c->policy.commander[i], err, errlen) < 0 ||
+            sla_value(L, sev, "update", &c->policy.update[i], err, errlen) < 0) {
+            lua_pop(L, 3);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 /* Bounds on the config's values.  The config is snapshotted into plain
  * tables, and params are copied again into every runbook state: a table
  * reached twice is copied twice, so a few lines of shared subtables expand
@@ -208,8 +306,9 @@ static int config_read(lua_State *L)
         lua_rawset(L, 3);
         lua_pop(L, 1);
     }
-    static const char *const known[] = {"runbooks", "lib_paths", "templates", "limits",   "params",
-                                        "secrets",  "state",     "channels",  "contacts", NULL};
+    static const char *const known[] = {"runbooks", "lib_paths", "templates", "limits",
+                                        "params",   "secrets",   "state",     "channels",
+                                        "contacts", "severity",  NULL};
     for (int i = 0; known[i]; i++) {
         lua_pushstring(L, known[i]);
         if (lua_rawget(L, 3) == LUA_TNIL) {
@@ -236,7 +335,8 @@ static int config_read(lua_State *L)
     if (read_dirs(L, "runbooks", rd->base, &c->runbook_dirs, rd->err, rd->errlen) < 0 ||
         read_dirs(L, "lib_paths", rd->base, &c->lib_paths, rd->err, rd->errlen) < 0 ||
         read_dirs(L, "templates", rd->base, &c->templates, rd->err, rd->errlen) < 0 ||
-        read_limits(L, c, rd->err, rd->errlen) < 0) {
+        read_limits(L, c, rd->err, rd->errlen) < 0 ||
+        read_severity(L, c, rd->err, rd->errlen) < 0) {
         rd->failed = 1;
         return 0;
     }
@@ -281,6 +381,7 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
     memset(c, 0, sizeof *c);
     c->cpu_limit = 30;
     c->mem_limit = (uint64_t)256 << 20;
+    c->policy = store_policy_default;
     c->ref = LUA_NOREF;
     if (!path)
         path = getenv("TOCSIN_CONFIG");

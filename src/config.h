@@ -4,6 +4,7 @@
 #define TOCSIN_CONFIG_H
 
 #include "engine.h"
+#include "store.h"
 
 typedef struct tn_config {
     tn_state *st;        /* the config's own Lua state (NULL without a file) */
@@ -17,6 +18,7 @@ typedef struct tn_config {
     double cpu_limit;
     uint64_t mem_limit;
     tn_settings settings;
+    store_policy policy; /* the SLA (config `severity`, over the playbook's table) */
 } tn_config;
 
 /* path: --config value or NULL. Returns 0, or -1 with a message in err

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "engine.h"
 #include "redact.h"
 #include "run.h"
@@ -37,6 +38,7 @@ static void op_free(inc_op *op)
     free(r->run_id);
     free(r->text);
     free(r->actor);
+    free(r->role);
     free(op);
 }
 
@@ -102,6 +104,8 @@ static int op_push(lua_State *L, void *p)
 static void op_done(store_req *r)
 {
     inc_op *op = r->ud;
+    if (r->rc == 0)
+        clock_kick(); /* the change may owe notifications: now */
     if (op->canceled) {
         op_free(op);
         return;
@@ -260,6 +264,16 @@ static int change(lua_State *L, store_req_type type, const char *to, const char 
     r->kind = kind;
     r->text = *text ? dup_opt(text) : NULL;
     r->actor = dup_opt(actor);
+    if (kind && !strcmp(kind, "escalated")) {
+        /* The role to notify now: a role name, or a level of the playbook's
+         * path (2: the escalation engineer, 3: the incident commander). */
+        const char *role = !a                ? "escalation_engineer"
+                           : !strcmp(a, "1") ? "first_responder"
+                           : !strcmp(a, "2") ? "escalation_engineer"
+                           : !strcmp(a, "3") ? "incident_commander"
+                                             : a;
+        r->role = dup_opt(role);
+    }
     run->incident = id; /* acting on an incident it did not open joins it */
     lua_settop(L, 1);   /* keep inc: its status is set from the answer */
     return submit(L, t, op);

@@ -29,6 +29,10 @@ local EVENTS = {
   mitigated = true, resolved = true, note = true,
 }
 
+local ROLES = {
+  first_responder = true, escalation_engineer = true, incident_commander = true, product_owner = true,
+}
+
 local E -- the sandbox's modules, fetched on the first call (they exist by then)
 
 local function modules()
@@ -68,6 +72,14 @@ local function normalize(msg)
   for _, k in ipairs({ "text", "summary", "severity", "role" }) do
     if m[k] ~= nil and type(m[k]) ~= "string" then
       error("notify: message field '" .. k .. "' must be a string", 3)
+    end
+  end
+  -- Secrets never leave in a notification: every text is redacted here,
+  -- before any channel formats it.
+  m.text, m.summary = H.redact(m.text), H.redact(m.summary)
+  if m.incident then
+    for k, v in pairs(m.incident) do
+      if type(v) == "string" then m.incident[k] = H.redact(v) end
     end
   end
   return m
@@ -171,6 +183,9 @@ local function resolve(target, channels, contacts)
     elseif type(contacts[n]) == "string" then
       chs, role = { contacts[n] }, n
     end
+    if not chs and ROLES[n] then
+      chs, role = { "console" }, n -- a role nobody configured: the console (SPEC defaults)
+    end
     if not chs then
       return nil, H.err("config", ("notify: no channel or role '%s' (channels: %s; roles: %s)")
         :format(n, names(channels), names(contacts)))
@@ -220,6 +235,15 @@ return function(target, msg)
     else
       M.log.warn("notify " .. r.channel .. " failed: " .. tostring(r.error), fields)
     end
+  end
+  -- Every notification about an incident goes on its timeline.
+  local id = m.incident and type(m.incident.id) == "string" and tonumber(m.incident.id:match("^INC%-(%d+)$"))
+  if id then
+    local parts = {}
+    for _, r in ipairs(results) do
+      parts[#parts + 1] = r.channel .. (r.ok and " ok" or (" failed (" .. tostring(r.error) .. ")"))
+    end
+    H.timeline(id, ("%s%s: %s"):format(m.event, m.role and (" → " .. m.role) or "", concat(parts, ", ")))
   end
   return results
 end

@@ -8,12 +8,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "embedded.h"
 #include "engine.h"
+#include "redact.h"
+#include "run.h"
+#include "store.h"
 #include "tocsin/primitive.h"
 #include "util.h"
 
@@ -79,6 +83,49 @@ static int notify_append(lua_State *L)
     return 1;
 }
 
+/* Lua: redact(s) -> s with every secret replaced by ***. */
+static int notify_redact(lua_State *L)
+{
+    size_t n, outn;
+    const char *s = luaL_checklstring(L, 1, &n);
+    char *r = redact_dup(s, n, &outn);
+    if (!r)
+        return luaL_error(L, "notify: out of memory");
+    lua_pushlstring(L, r, outn);
+    free(r);
+    return 1;
+}
+
+static void note_answered(store_req *r)
+{
+    free(r->text);
+    free(r);
+}
+
+/* Lua: timeline(incident number, text): a "notified" entry on the incident's
+ * timeline, queued (notify does not wait for it).  The incident clock's own
+ * notifications are recorded by the clock, and a dry run records nothing. */
+static int notify_timeline(lua_State *L)
+{
+    lua_Integer id = luaL_checkinteger(L, 1);
+    size_t n;
+    const char *text = luaL_checklstring(L, 2, &n);
+    tn_run *r = tn_task_run(tn_task_current(L));
+    if (!store_current || tn_run_is_dry(r) || (r->trigger && !strcmp(r->trigger, "clock")))
+        return 0;
+    store_req *q = calloc(1, sizeof *q);
+    if (!q)
+        return 0;
+    q->type = STORE_INC_NOTE;
+    q->id = id;
+    q->kind = "notified";
+    q->text = redact_dup(text, n, NULL);
+    q->done = note_answered;
+    if (!q->text || store_submit(store_current, q) < 0)
+        note_answered(q);
+    return 0;
+}
+
 int notify_lua_open(lua_State *L)
 {
     if (embedded_lua_load(L, "notify") != LUA_OK)
@@ -87,6 +134,8 @@ int notify_lua_open(lua_State *L)
                                    {"env", notify_env},
                                    {"append", notify_append},
                                    {"err", tn_err_lua},
+                                   {"redact", notify_redact},
+                                   {"timeline", notify_timeline},
                                    {NULL, NULL}};
     luaL_newlib(L, fns);
     lua_call(L, 1, 1);

@@ -9,7 +9,9 @@ local records = {}
 for line in ctx.params.records:gmatch("[^\n]+") do records[#records + 1] = json.decode(line) end
 local inc = records[1]
 local entries = {}
-for i = 2, #records do entries[#entries + 1] = records[i] end
+for i = 2, #records do
+  if records[i].record == "timeline" then entries[#entries + 1] = records[i] end
+end
 
 local function duration(secs)
   if not secs or secs < 0 then return "em andamento" end

@@ -9,6 +9,7 @@
 #include <tocsin/tocsin.h>
 
 #include "buf.h"
+#include "run.h"
 
 extern const store_backend store_sqlite_backend;
 
@@ -24,6 +25,7 @@ int store_open(store **out, const char *dsn, char *err, size_t errlen)
             if (be->open(out, colon + 1, err, errlen) < 0)
                 return -1;
             (*out)->be = be;
+            (*out)->policy = store_policy_default;
             return 0;
         }
     }
@@ -40,6 +42,88 @@ int store_status_rank(const char *status)
         if (!strcmp(status, order[i]))
             return i;
     return -1;
+}
+
+/* ---- the SLA: what each change schedules ------------------------------- */
+
+#define MINUTE 60.0
+#define HOUR 3600.0
+
+const store_policy store_policy_default = {
+    .respond = {15 * MINUTE, 1 * HOUR, 4 * HOUR, 24 * HOUR},
+    .escalate = {30 * MINUTE, 2 * HOUR, 8 * HOUR, 48 * HOUR},
+    .commander = {60 * MINUTE, 4 * HOUR, 16 * HOUR, 0},
+    .update = {30 * MINUTE, 30 * MINUTE, 0, 0},
+    .review = 48 * HOUR,
+    .actions = 7 * 24 * HOUR,
+};
+
+void store_set_policy(store *s, const store_policy *p)
+{
+    s->policy = *p;
+}
+
+static int sev_index(const char *sev)
+{
+    return sev && sev[0] == 'P' && sev[1] >= '0' && sev[1] <= '3' && !sev[2] ? sev[1] - '0' : 1;
+}
+
+static int plan_add(store_deadline *out, int n, const char *kind, const char *role, double after,
+                    double every, const char *text)
+{
+    if (n < STORE_PLAN_MAX)
+        out[n++] = (store_deadline){kind, role, after, every, text};
+    return n;
+}
+
+int store_plan_open(const store_policy *p, const char *sev, store_deadline *out)
+{
+    int i = sev_index(sev), n = 0;
+    /* The first responder at once; a P0 calls the incident commander at
+     * once too (the playbook's IC acts on every P0), and the 4x escalation
+     * still fires for it. */
+    n = plan_add(out, n, "opened", "first_responder", 0, 0, NULL);
+    if (i == 0)
+        n = plan_add(out, n, "opened", "incident_commander", 0, 0, NULL);
+    if (p->respond[i] > 0)
+        n = plan_add(out, n, "reminder", "first_responder", p->respond[i], 0, NULL);
+    if (p->escalate[i] > 0)
+        n = plan_add(out, n, "escalated", "escalation_engineer", p->escalate[i], 0, NULL);
+    if (p->commander[i] > 0)
+        n = plan_add(out, n, "escalated", "incident_commander", p->commander[i], 0, NULL);
+    if (p->update[i] > 0)
+        n = plan_add(out, n, "status_update", "product_owner", p->update[i], p->update[i], NULL);
+    return n;
+}
+
+int store_plan_move(const store_policy *p, const char *sev, const char *to, int needs_pm,
+                    const char *text, store_deadline *out, const char *const **cancel)
+{
+    static const char *const on_ack[] = {"reminder", NULL};
+    static const char *const on_resolve[] = {"reminder", "escalated", "status_update", NULL};
+    static const char *const none[] = {NULL};
+    int i = sev_index(sev), n = 0;
+    *cancel = none;
+    if (!strcmp(to, "acknowledged")) {
+        *cancel = on_ack; /* the response clock stops; escalation runs on */
+        n = plan_add(out, n, "acknowledged", NULL, 0, 0, text);
+    } else if (!strcmp(to, "mitigated")) {
+        n = plan_add(out, n, "mitigated", NULL, 0, 0, text);
+    } else if (!strcmp(to, "resolved")) {
+        *cancel = on_resolve;
+        n = plan_add(out, n, "resolved", NULL, 0, 0, text);
+        /* The stakeholders who had status updates hear of the resolution. */
+        if (p->update[i] > 0)
+            n = plan_add(out, n, "resolved", "product_owner", 0, 0, text);
+        if (needs_pm) {
+            /* The playbook's post-incident timeline: the draft (written at
+             * once), the review meeting, the action items. */
+            n = plan_add(out, n, "draft", NULL, 0, 0, NULL);
+            n = plan_add(out, n, "review", "incident_commander", p->review, 0, NULL);
+            n = plan_add(out, n, "actions", "incident_commander", p->review + p->actions, 0, NULL);
+        }
+    }
+    return n;
 }
 
 int store_submit(store *s, store_req *r)
@@ -68,7 +152,9 @@ void store_close(store *s)
 static void record(const tn_event *ev, void *ud)
 {
     store *s = ud;
-    if (!ev->run)
+    /* The incident clock's own runs are not runbook runs: what they did
+     * goes on the incidents' timelines. */
+    if (!ev->run || (ev->run->trigger && !strcmp(ev->run->trigger, "clock")))
         return;
     store_rec r = {.run_id = ev->run_id, .ts = ev->ts, .incident = ev->incident};
     switch (ev->type) {

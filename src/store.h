@@ -41,7 +41,15 @@ typedef enum {
                        out: id, status, severity, reused */
     STORE_INC_MOVE, /* in: id, to ("acknowledged", "mitigated", "resolved"), text, actor;
                        out: status */
-    STORE_INC_NOTE  /* in: id, kind ("note", "escalated"), text, actor */
+    STORE_INC_NOTE, /* in: id, kind ("note", "escalated", "notified"), text, actor,
+                       role (escalated: the role to notify) */
+    /* The incident clock (clock.c).  CLAIM: in: owner, lease (seconds);
+       out: json (an array of the due deadlines it claimed, malloc'd, the
+       caller frees), next_due (the earliest pending one, 0: none).  DONE:
+       in: id (the deadline's), text (what firing it did: the timeline
+       entry), rc STORE_ENOTFOUND when it was already done. */
+    STORE_DL_CLAIM,
+    STORE_DL_DONE
 } store_req_type;
 
 #define STORE_ENOTFOUND (-2) /* no such incident */
@@ -52,7 +60,10 @@ typedef struct store_req {
     char *title, *severity, *scenario, *summary, *dedup_key, *run_id; /* the caller's */
     long long id;
     const char *to, *kind;
-    char *text, *actor;
+    char *text, *actor, *role;
+    const char *owner;
+    double lease, next_due;
+    char *json;
     int rc; /* 0, STORE_ENOTFOUND, STORE_ESTATE, or -1 (err says why) */
     int reused;
     int needs_postmortem; /* out: P0/P1, or a P2 recurring more than twice in 30 days */
@@ -66,6 +77,38 @@ typedef struct store_req {
 
 /* The incident statuses in order; a move must go forward. */
 int store_status_rank(const char *status);
+
+/* The SLA (SPEC.md section 5), per severity P0..P3: seconds after opening
+ * of the reminder (respond), the escalation engineer (escalate), the
+ * incident commander (commander), and the status update interval (update);
+ * 0 is none.  review and actions: the post-incident deadlines after the
+ * draft (review meeting) and after the review (action items). */
+typedef struct store_policy {
+    double respond[4], escalate[4], commander[4], update[4];
+    double review, actions;
+} store_policy;
+
+/* The playbook's table. */
+extern const store_policy store_policy_default;
+
+/* One deadline a change creates: kind, the role it addresses (NULL: every
+ * role paged so far for the incident), seconds from now, the repeat
+ * interval (status updates) and a text. */
+typedef struct store_deadline {
+    const char *kind, *role;
+    double after, every;
+    const char *text;
+} store_deadline;
+#define STORE_PLAN_MAX 8
+
+/* What opening an incident of severity sev schedules (n rows in out). */
+int store_plan_open(const store_policy *p, const char *sev, store_deadline *out);
+/* What a move to `to` (or a note of kind "escalated" to role) schedules;
+ * *cancel is the set of pending kinds it stops ("reminder" on ack; all on
+ * resolve), a NULL-terminated list.  needs_pm: the incident needs a
+ * post-mortem (its draft, review and action items deadlines follow). */
+int store_plan_move(const store_policy *p, const char *sev, const char *to, int needs_pm,
+                    const char *text, store_deadline *out, const char *const **cancel);
 
 typedef struct store_backend {
     const char *scheme; /* "sqlite" */
@@ -88,6 +131,7 @@ typedef struct store_backend {
 
 struct store {
     const store_backend *be;
+    store_policy policy;
 };
 
 /* "sqlite:PATH" (the only scheme so far).  0 and *out, or -1 with err. */
@@ -101,6 +145,8 @@ int store_flush(store *s, char *err, size_t errlen);
 void store_close(store *s);
 /* Queues a request; r->done follows on the loop.  0, or -1 (then no done). */
 int store_submit(store *s, store_req *r);
+/* The SLA the store schedules with (store_policy_default until set). */
+void store_set_policy(store *s, const store_policy *p);
 
 /* The process's store for primitives (incident.*): set by whoever opened it
  * (the CLI's run, the daemon), NULL when none. */

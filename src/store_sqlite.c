@@ -79,6 +79,18 @@ static const char *const migrations[] = {
 
     /* P0/P1 always need a post-mortem; a P2 when it recurs. */
     "ALTER TABLE incidents ADD COLUMN needs_postmortem INTEGER NOT NULL DEFAULT 0;",
+
+    /* The incident clock: every notification a change owes and every SLA
+     * deadline, as rows.  A row is claimed (claimed_until: a lease) before
+     * it fires and marked fired after, in transactions, so each fires once
+     * whichever process runs the clock, and a claim whose process died is
+     * taken over when its lease ends. */
+    "CREATE TABLE deadlines ("
+    "  id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+    "  kind TEXT NOT NULL, role TEXT, text TEXT, due REAL NOT NULL, every REAL,"
+    "  created REAL NOT NULL, claimed_until REAL, claimed_by TEXT, fired REAL, canceled REAL);"
+    "CREATE INDEX deadlines_pending ON deadlines(due) WHERE fired IS NULL AND canceled IS NULL;"
+    "CREATE INDEX deadlines_by_incident ON deadlines(incident_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -313,6 +325,60 @@ static int flag_postmortem(sqlite_store *s, store_req *r, double ts)
     return 0;
 }
 
+/* Inserts the deadlines of a plan, due `after` seconds from ts. */
+static int plan_insert(sqlite_store *s, long long id, double ts, const store_deadline *plan, int n)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO deadlines(incident_id, kind, role, text, due, every,"
+                           " created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, id);
+        bind_text(q, 2, plan[i].kind);
+        bind_text(q, 3, plan[i].role);
+        bind_text(q, 4, plan[i].text);
+        sqlite3_bind_double(q, 5, ts + plan[i].after);
+        if (plan[i].every > 0)
+            sqlite3_bind_double(q, 6, plan[i].every);
+        else
+            sqlite3_bind_null(q, 6);
+        sqlite3_bind_double(q, 7, ts);
+        rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Cancels the incident's pending deadlines of the given kinds. */
+static int plan_cancel(sqlite_store *s, long long id, double ts, const char *const *kinds)
+{
+    sqlite3_stmt *q;
+    if (!kinds[0])
+        return 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE deadlines SET canceled = ?3 WHERE incident_id = ?1 AND kind = ?2"
+                           " AND fired IS NULL AND canceled IS NULL",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int rc = 0;
+    for (int i = 0; kinds[i] && rc == 0; i++) {
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, id);
+        bind_text(q, 2, kinds[i]);
+        sqlite3_bind_double(q, 3, ts);
+        rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int dl_claim(sqlite_store *s, store_req *r, double ts);
+static int dl_done(sqlite_store *s, store_req *r, double ts);
+
 /* One request, inside the batch's transaction (a savepoint of its own, so a
  * refused move leaves nothing behind).  r->rc says how it went; the return
  * is -1 only for a database failure. */
@@ -321,6 +387,10 @@ static int run_req(sqlite_store *s, store_req *r)
     double ts = now_secs();
     sqlite3_stmt *q = NULL;
     r->rc = 0;
+    if (r->type == STORE_DL_CLAIM)
+        return dl_claim(s, r, ts);
+    if (r->type == STORE_DL_DONE)
+        return dl_done(s, r, ts);
     if (r->type == STORE_INC_OPEN) {
         /* An open incident with the same dedup_key is reused. */
         if (r->dedup_key) {
@@ -364,6 +434,10 @@ static int run_req(sqlite_store *s, store_req *r)
         snprintf(text, sizeof text, "%s %s opened", r->severity, r->title);
         if (timeline_add(s, r->id, ts, "opened", text, r->actor) < 0)
             return -1;
+        store_deadline plan[STORE_PLAN_MAX];
+        int n = store_plan_open(&s->base.policy, r->severity, plan);
+        if (plan_insert(s, r->id, ts, plan, n) < 0)
+            return -1;
         return flag_postmortem(s, r, ts);
     }
     char status[16], sev[8];
@@ -377,8 +451,15 @@ static int run_req(sqlite_store *s, store_req *r)
     snprintf(r->severity_out, sizeof r->severity_out, "%s", sev);
     if (r->type == STORE_INC_NOTE) {
         snprintf(r->status, sizeof r->status, "%s", status);
-        return timeline_add(s, r->id, ts, r->kind ? r->kind : "note", r->text ? r->text : "",
-                            r->actor);
+        if (timeline_add(s, r->id, ts, r->kind ? r->kind : "note", r->text ? r->text : "",
+                         r->actor) < 0)
+            return -1;
+        /* An escalation by hand notifies the role it names, now. */
+        if (r->role && strcmp(status, "resolved")) {
+            store_deadline d = {"escalated", r->role, 0, 0, r->text};
+            return plan_insert(s, r->id, ts, &d, 1);
+        }
+        return 0;
     }
     /* STORE_INC_MOVE: only forward along triggered → acknowledged →
      * mitigated → resolved. */
@@ -406,7 +487,236 @@ static int run_req(sqlite_store *s, store_req *r)
     snprintf(r->status, sizeof r->status, "%s", r->to);
     char text[1024];
     snprintf(text, sizeof text, "%s%s%s", r->to, r->text ? ": " : "", r->text ? r->text : "");
-    return timeline_add(s, r->id, ts, r->to, text, r->actor);
+    if (timeline_add(s, r->id, ts, r->to, text, r->actor) < 0)
+        return -1;
+    /* The clock: what the move stops, and whom it tells (in this
+     * transaction, so neither is lost). */
+    store_deadline plan[STORE_PLAN_MAX];
+    const char *const *cancel;
+    char said[600];
+    snprintf(said, sizeof said, "by %s", r->actor ? r->actor : "?");
+    int n = store_plan_move(&s->base.policy, sev, r->to, r->needs_postmortem,
+                            r->text ? r->text : said, plan, &cancel);
+    if (plan_cancel(s, r->id, ts, cancel) < 0)
+        return -1;
+    return plan_insert(s, r->id, ts, plan, n);
+}
+
+/* ---- the incident clock ------------------------------------------------- */
+
+#define CLAIM_MAX 32
+
+/* The roles a NULL-role deadline addresses: the first responder and
+ * everyone already paged for the incident (as a JSON array on b). */
+static int paged_roles(sqlite_store *s, long long id, buf_t *b)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 'first_responder' UNION SELECT role FROM deadlines"
+                           " WHERE incident_id = ?1 AND role IS NOT NULL AND kind IN"
+                           " ('opened', 'escalated') AND (fired IS NOT NULL OR claimed_until IS"
+                           " NOT NULL)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    int first = 1, rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *role = (const char *)sqlite3_column_text(q, 0);
+        buf_addc(b, first ? '[' : ',');
+        buf_add_json(b, role, strlen(role));
+        first = 0;
+    }
+    buf_addstr(b, first ? "[]" : "]");
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Whether a deadline of this kind still has a reason to fire. */
+static int still_due(const char *kind, const char *status)
+{
+    if (!strcmp(kind, "reminder"))
+        return !strcmp(status, "triggered");
+    if (!strcmp(kind, "escalated") || !strcmp(kind, "status_update"))
+        return strcmp(status, "resolved") != 0;
+    return 1;
+}
+
+static void json_field(buf_t *b, const char *name, sqlite3_stmt *q, int col)
+{
+    buf_fmt(b, ",\"%s\":", name);
+    switch (sqlite3_column_type(q, col)) {
+    case SQLITE_NULL:
+        buf_addstr(b, "null");
+        break;
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+        buf_fmt(b, "%.17g", sqlite3_column_double(q, col));
+        break;
+    default:
+        buf_add_json(b, (const char *)sqlite3_column_text(q, col),
+                     (size_t)sqlite3_column_bytes(q, col));
+    }
+}
+
+/* Claims the due deadlines (a lease of r->lease seconds): each becomes an
+ * object of r->json with its incident; a recurring one schedules its next
+ * occurrence now (from now, not from when it was due: no burst after a
+ * long downtime).  One that lost its reason (a reminder after the ack) is
+ * cancelled instead. */
+static int dl_claim(sqlite_store *s, store_req *r, double ts)
+{
+    sqlite3_stmt *q, *upd = NULL;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT d.id, d.kind, d.role, d.text, d.due, d.every, i.id, i.title, i.severity,"
+            " i.status, i.summary, i.opened, i.scenario, i.acknowledged, i.resolved"
+            " FROM deadlines d JOIN incidents i ON i.id = d.incident_id"
+            " WHERE d.fired IS NULL AND d.canceled IS NULL AND d.due <= ?1"
+            " AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) ORDER BY d.due, d.id LIMIT ?2",
+            -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE deadlines SET claimed_until = ?2, claimed_by = ?3,"
+                           " canceled = CASE WHEN ?4 THEN NULL ELSE ?5 END WHERE id = ?1",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        sqlite3_finalize(q);
+        return -1;
+    }
+    sqlite3_bind_double(q, 1, ts);
+    sqlite3_bind_int(q, 2, CLAIM_MAX);
+    buf_t b = BUF_INIT;
+    buf_addc(&b, '[');
+    int n = 0, rc;
+    long long ids[CLAIM_MAX], incs[CLAIM_MAX];
+    double every[CLAIM_MAX];
+    int keep[CLAIM_MAX];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < CLAIM_MAX) {
+        const char *kind = (const char *)sqlite3_column_text(q, 1);
+        const char *status = (const char *)sqlite3_column_text(q, 9);
+        ids[n] = sqlite3_column_int64(q, 0);
+        incs[n] = sqlite3_column_int64(q, 6);
+        every[n] = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 5);
+        keep[n] = still_due(kind, status);
+        if (keep[n]) {
+            if (b.n > 1)
+                buf_addc(&b, ',');
+            buf_fmt(&b, "{\"deadline\":%lld", ids[n]);
+            json_field(&b, "kind", q, 1);
+            json_field(&b, "text", q, 3);
+            json_field(&b, "due", q, 4);
+            json_field(&b, "every", q, 5);
+            buf_addstr(&b, ",\"roles\":");
+            if (sqlite3_column_type(q, 2) == SQLITE_NULL) {
+                if (paged_roles(s, incs[n], &b) < 0)
+                    break;
+            } else {
+                buf_addc(&b, '[');
+                buf_add_json(&b, (const char *)sqlite3_column_text(q, 2),
+                             (size_t)sqlite3_column_bytes(q, 2));
+                buf_addc(&b, ']');
+            }
+            buf_fmt(&b, ",\"incident\":{\"id\":\"INC-%lld\"", incs[n]);
+            json_field(&b, "title", q, 7);
+            json_field(&b, "severity", q, 8);
+            json_field(&b, "status", q, 9);
+            json_field(&b, "summary", q, 10);
+            json_field(&b, "opened", q, 11);
+            json_field(&b, "scenario", q, 12);
+            json_field(&b, "acknowledged", q, 13);
+            json_field(&b, "resolved", q, 14);
+            buf_addstr(&b, "}}");
+        }
+        n++;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_finalize(upd);
+        buf_free(&b);
+        return -1;
+    }
+    buf_addc(&b, ']');
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(upd);
+        sqlite3_bind_int64(upd, 1, ids[i]);
+        sqlite3_bind_double(upd, 2, ts + r->lease);
+        bind_text(upd, 3, r->owner);
+        sqlite3_bind_int(upd, 4, keep[i]);
+        sqlite3_bind_double(upd, 5, ts);
+        if (sqlite3_step(upd) != SQLITE_DONE) {
+            sqlite3_finalize(upd);
+            buf_free(&b);
+            return -1;
+        }
+        if (keep[i] && every[i] > 0) {
+            char kind[32], role[64];
+            sqlite3_stmt *c;
+            if (sqlite3_prepare_v2(s->db, "SELECT kind, role FROM deadlines WHERE id = ?1", -1, &c,
+                                   NULL) != SQLITE_OK)
+                break;
+            sqlite3_bind_int64(c, 1, ids[i]);
+            int got = sqlite3_step(c) == SQLITE_ROW;
+            if (got) {
+                snprintf(kind, sizeof kind, "%s", sqlite3_column_text(c, 0));
+                snprintf(role, sizeof role, "%s",
+                         sqlite3_column_text(c, 1) ? (const char *)sqlite3_column_text(c, 1) : "");
+            }
+            sqlite3_finalize(c);
+            store_deadline d = {kind, *role ? role : NULL, every[i], every[i], NULL};
+            if (got && plan_insert(s, incs[i], ts, &d, 1) < 0) {
+                sqlite3_finalize(upd);
+                buf_free(&b);
+                return -1;
+            }
+        }
+    }
+    sqlite3_finalize(upd);
+    /* When the clock should look again: the earliest pending deadline (or
+     * lease end). */
+    r->next_due = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT min(max(due, coalesce(claimed_until, 0))) FROM deadlines"
+                           " WHERE fired IS NULL AND canceled IS NULL",
+                           -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+            r->next_due = sqlite3_column_double(q, 0);
+        sqlite3_finalize(q);
+    }
+    if (b.failed) {
+        buf_free(&b);
+        snprintf(r->err, sizeof r->err, "out of memory");
+        r->rc = -1;
+        return 0;
+    }
+    r->json = buf_take(&b, NULL);
+    return 0;
+}
+
+/* A claimed deadline has fired: marked (once) and put on the timeline. */
+static int dl_done(sqlite_store *s, store_req *r, double ts)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE deadlines SET fired = ?2 WHERE id = ?1 AND fired IS NULL"
+                           " RETURNING incident_id, kind",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, r->id);
+    sqlite3_bind_double(q, 2, ts);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            return -1;
+        r->rc = STORE_ENOTFOUND;
+        snprintf(r->err, sizeof r->err, "deadline %lld is not pending", r->id);
+        return 0;
+    }
+    long long inc = sqlite3_column_int64(q, 0);
+    char kind[32];
+    snprintf(kind, sizeof kind, "%s", sqlite3_column_text(q, 1));
+    sqlite3_step(q); /* RETURNING: the statement finishes on its next step */
+    sqlite3_finalize(q);
+    return timeline_add(s, inc, ts, kind, r->text ? r->text : kind, "tocsin clock");
 }
 
 static void writer_main(void *arg)
@@ -809,8 +1119,12 @@ static int sq_incident(store *b, long long id, void (*row)(void *, const char *)
         " FROM incidents WHERE id = ?1",
         "SELECT 'timeline' AS record, ts, kind, text, actor FROM timeline"
         " WHERE incident_id = ?1 ORDER BY id",
+        /* What the clock still has to do for it (the SLA, the post-mortem's
+         * review and action items). */
+        "SELECT 'deadline' AS record, kind, role, due FROM deadlines"
+        " WHERE incident_id = ?1 AND fired IS NULL AND canceled IS NULL ORDER BY due, id",
     };
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(s->db, sql[i], -1, &q, NULL) != SQLITE_OK)
             return fail_db(s->db, s->path, err, errlen);

@@ -37,7 +37,15 @@ expect_exit 0 "$TOCSIN" incident INC-1 --json
 /usr/bin/python3 - out <<'PY' || fail "timeline: $(cat out)"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-inc, tl = recs[0], recs[1:]
+inc = recs[0]
+tl = [r for r in recs[1:] if r["record"] == "timeline" and r["actor"] != "tocsin clock"]
+clock = [r["text"] for r in recs if r["record"] == "timeline" and r["actor"] == "tocsin clock"]
+# With no contacts, every role is the console; a P0 pages the commander at once.
+assert "opened → first_responder: console ok" in clock, clock
+assert "opened → incident_commander: console ok" in clock, clock
+# Acknowledged: the reminder is gone; escalations and status updates remain.
+pending = sorted(r["kind"] for r in recs if r["record"] == "deadline")
+assert pending == ["escalated", "escalated", "status_update"], pending
 assert inc["record"] == "incident" and inc["id"] == "INC-1" and inc["status"] == "acknowledged", inc
 got = [(t["kind"], t["text"], t["actor"]) for t in tl]
 kinds = [k for k, _, _ in got]

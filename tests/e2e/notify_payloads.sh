@@ -52,8 +52,10 @@ local r, err = notify("nope", "x")
 assert(r == nil and err.kind == "config", "unknown channel")
 assert(err.message:find("hook, ops, pd, slack", 1, true), err.message)
 assert(err.message:find("first_responder", 1, true), err.message)
-r, err = notify({ "hook", "incident_commander" }, "x")
+r, err = notify({ "hook", "dba_on_call" }, "x")
 assert(r == nil and err.kind == "config")
+-- a playbook role nobody configured is the console (the defaults)
+assert(notify("incident_commander", "to the console").console.ok)
 -- a failing channel whose URL is a secret: its error is logged and returned
 res = assert(notify("hidden", "x"))
 assert(res.hidden.ok == false and res.hidden.error)
@@ -78,6 +80,14 @@ python3 - "$inc" <<'PY' || { cat out; cat posts.jsonl; fail "payloads"; }
 import json, sys
 inc = sys.argv[1]
 posts = [json.loads(l) for l in open("posts.jsonl")]
+# The incident clock tells the first responder (slack, hook) of the opening
+# by itself: two posts, checked in sla_escalation; the rest are the runbook's.
+def clock(p):
+    b = p["body"]
+    return (b.get("event") == "opened" and b.get("role") == "first_responder") or \
+        b.get("text") == "[P1] %s Database Down (triggered)" % inc
+assert len([p for p in posts if clock(p)]) == 2, posts
+posts = [p for p in posts if not clock(p)]
 by = {}
 for p in posts:
     by.setdefault(p["path"], []).append(p["body"])
