@@ -336,10 +336,14 @@ void clock_drain(double max_secs)
     if (!clk.on)
         return;
     clk.draining = 1;
+    /* The bound is what keeps the loop running: the clock's own timer never
+     * does (claimed() stops the loop once nothing is due). */
+    uv_ref((uv_handle_t *)&clk.drain);
     uv_timer_start(&clk.drain, drain_over, (uint64_t)(max_secs * 1000), 0);
     look_in(0);
     uv_run(tn_loop(), UV_RUN_DEFAULT);
     uv_timer_stop(&clk.drain);
+    uv_unref((uv_handle_t *)&clk.drain);
     clk.draining = 0;
 }
 

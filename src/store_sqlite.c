@@ -43,6 +43,7 @@ typedef struct sqlite_store {
     uv_async_t *answered; /* wakes the loop for answered requests (freed by its close) */
     int async_init;
     list_node answers; /* of qrec whose request is answered (under mu) */
+    int outstanding;   /* requests submitted and not yet answered (the loop's thread) */
 } sqlite_store;
 
 /* ---- schema ------------------------------------------------------------ */
@@ -934,6 +935,10 @@ static void on_answered(uv_async_t *h)
         qrec *r = LIST_ENTRY(q, qrec, node);
         store_req *rq = r->req;
         free(r);
+        /* The wake-up keeps the loop alive only while someone waits for an
+         * answer: an idle store never hides a stalled run. */
+        if (--s->outstanding == 0)
+            uv_unref((uv_handle_t *)s->answered);
         rq->done(rq);
     }
 }
@@ -950,6 +955,7 @@ static int sq_submit(store *b, store_req *req)
         }
         a->data = s;
         s->answered = a;
+        uv_unref((uv_handle_t *)a);
         uv_mutex_lock(&s->mu);
         s->async_init = 1;
         uv_mutex_unlock(&s->mu);
@@ -959,6 +965,8 @@ static int sq_submit(store *b, store_req *req)
         return -1;
     q->req = req;
     list_init(&q->node);
+    if (s->outstanding++ == 0)
+        uv_ref((uv_handle_t *)s->answered);
     uv_mutex_lock(&s->mu);
     list_push_back(&s->queue, &q->node);
     s->queued++;
