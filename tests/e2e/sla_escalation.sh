@@ -23,11 +23,13 @@ return {
     slack = { kind = "slack", url = "$base/ok/slack" },
     pd = { kind = "pagerduty", routing_key = "rk-42", url = "$base/ok/pd" },
     ee = { kind = "webhook", url = "$base/ok/ee" },
+    ee_down = { kind = "webhook", url = "$base/fail/ee" },
     ic = { kind = "webhook", url = "$base/ok/ic" },
+    ic_hangs = { kind = "webhook", url = "$base/hang/ic", timeout = 1 },
     po = { kind = "webhook", url = "$base/ok/po" },
   },
-  contacts = { first_responder = { "fr", "slack", "pd" }, escalation_engineer = { "ee" },
-               incident_commander = { "ic" }, product_owner = { "po" } },
+  contacts = { first_responder = { "fr", "slack", "pd" }, escalation_engineer = { "ee", "ee_down" },
+               incident_commander = { "ic", "ic_hangs" }, product_owner = { "po" } },
   severity = { P1 = { respond = 1, update = 3 }, P0 = { respond = "1s" } },
 }
 LUA
@@ -46,6 +48,14 @@ cp err slow.err
 /usr/bin/python3 - posts.jsonl <<'PY' || fail "P1 escalation: $(cat posts.jsonl)"
 import json, sys
 posts = [json.loads(l) for l in open(sys.argv[1])]
+# A channel answering 500 is tried 3 times; one that hangs is cut off by its
+# 1 s timeout (not retried: the POST may have landed).  Neither delays the
+# others: the times below are checked.
+down = [p["body"]["event"] for p in posts if p["path"] == "/fail/ee"]
+assert down == ["escalated"] * 3 + ["resolved"] * 3, down
+hangs = [p["body"]["event"] for p in posts if p["path"] == "/hang/ic"]
+assert hangs == ["escalated", "resolved"], hangs
+posts = [p for p in posts if p["path"].startswith("/ok/")]
 def at(name, event):
     return [p for p in posts if p["path"] == "/ok/" + name and
             (p["body"].get("event") if "event" in p["body"] else None) == event]
@@ -91,8 +101,9 @@ PY
 
 # The timeline says what the clock did.
 expect_exit 0 "$TOCSIN" incident INC-1
-for want in "reminder .*first_responder: fr ok, slack ok, pd ok" "escalated .*escalation_engineer: ee ok" \
-  "escalated .*incident_commander: ic ok" "status_update .*product_owner: po ok" \
+for want in "reminder .*first_responder: fr ok, slack ok, pd ok" \
+  "escalated .*escalation_engineer: ee ok, ee_down failed (HTTP 500)" \
+  "escalated .*incident_commander: ic ok, ic_hangs failed (timeout" "status_update .*product_owner: po ok" \
   "resolved .*first_responder: fr ok"; do
   grep -q -- "$want" out || fail "timeline lacks '$want': $(cat out)"
 done
@@ -114,7 +125,8 @@ expect_exit 0 "$TOCSIN" run down.lua
 /usr/bin/python3 - posts.jsonl <<'PY' || fail "P0: $(cat posts.jsonl)"
 import json, sys
 posts = [json.loads(l) for l in open(sys.argv[1])]
-ev = sorted((p["path"], p["body"].get("event", p["body"].get("event_action"))) for p in posts)
+ev = sorted((p["path"], p["body"].get("event", p["body"].get("event_action"))) for p in posts
+            if p["path"].startswith("/ok/"))
 want = sorted([("/ok/fr", "opened"), ("/ok/slack", None), ("/ok/pd", "trigger"), ("/ok/ic", "opened"),
         ("/ok/fr", "acknowledged"), ("/ok/slack", None), ("/ok/pd", "acknowledge"), ("/ok/ic", "acknowledged"),
         ("/ok/fr", "resolved"), ("/ok/slack", None), ("/ok/pd", "resolve"), ("/ok/ic", "resolved"),
