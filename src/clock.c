@@ -204,10 +204,23 @@ static void push_deadlines(lua_State *L, void *ud)
 
 static void fire(const char *json)
 {
+    char err[1024];
+    /* The firing state is made on the first firing: most CLI runs have
+     * nothing due and pay nothing for it. */
+    if (!clk.st) {
+        clk.st = tn_state_new("embedded:clock", &clk.settings, err, sizeof err);
+        if (clk.st && tn_state_load(clk.st, err, sizeof err) != 0) {
+            tn_state_free(clk.st);
+            clk.st = NULL;
+        }
+        if (!clk.st) {
+            fprintf(stderr, "tocsin: the incident clock cannot fire: %s\n", err);
+            return;
+        }
+    }
     firing *f = calloc(1, sizeof *f);
     if (!f)
         return;
-    char err[1024];
     tn_run_opts o = {.on_event = on_event, .on_done = run_done, .ud = f, .trigger = "clock"};
     run_launch_opts lo = {
         .push_params = push_deadlines, .params_ud = (void *)json, .trigger = "clock"};
@@ -299,14 +312,6 @@ int clock_start(const clock_opts *o, char *err, size_t errlen)
     char host[128] = "?";
     gethostname(host, sizeof host - 1);
     snprintf(clk.owner, sizeof clk.owner, "%s:%d", host, (int)getpid());
-    clk.st = tn_state_new("embedded:clock", &clk.settings, err, errlen);
-    if (!clk.st)
-        return -1;
-    if (tn_state_load(clk.st, err, errlen) != 0) {
-        tn_state_free(clk.st);
-        clk.st = NULL;
-        return -1;
-    }
     uv_timer_init(tn_loop(), &clk.look);
     uv_timer_init(tn_loop(), &clk.reap);
     uv_timer_init(tn_loop(), &clk.drain);
