@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "engine.h"
 #include "modules.h"
 #include "out_json.h"
@@ -669,8 +670,9 @@ int tn_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident") || !strcmp(cmd, "ack") ||
         !strcmp(cmd, "resolve") || !strcmp(cmd, "note") || !strcmp(cmd, "postmortem"))
         return cli_incident_main(cmd, argc - 2, argv + 2);
-    static const char *const later[] = {"daemon",  "incidents",  "incident", "ack",
-                                        "resolve", "postmortem", "demo",     NULL};
+    if (!strcmp(cmd, "daemon"))
+        return daemon_main(argc - 2, argv + 2);
+    static const char *const later[] = {"demo", NULL};
     for (int i = 0; later[i]; i++)
         if (!strcmp(cmd, later[i])) {
             fprintf(stderr, "tocsin %s: not in this build yet\n", cmd);

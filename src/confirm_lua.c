@@ -189,6 +189,94 @@ static void confirm_cancel(void *op)
     stop_reading_if_idle();
 }
 
+/* ---- the daemon: questions answered over the API --------------------------- */
+
+static int remote_mode;
+static prompt *remote; /* questions waiting for POST /runs/ID/approve or /deny */
+
+void confirm_lua_set_remote(int on)
+{
+    remote_mode = on;
+}
+
+static void remote_unlink(prompt *p)
+{
+    for (prompt **pp = &remote; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    if (p->asked) {
+        p->asked = 0;
+        tn_run_prompt(tn_task_run(p->task), 0);
+    }
+}
+
+static void remote_answer(prompt *p, int yes, const char *how)
+{
+    remote_unlink(p);
+    p->answer = yes;
+    if (p->timed)
+        uv_timer_stop(&p->timer);
+    tn_run_log(tn_task_run(p->task), "info", p->question, "answer", how);
+    tn_task_wake(p->task, prompt_push, p);
+}
+
+static void remote_timeout(uv_timer_t *h)
+{
+    prompt *p = h->data;
+    remote_answer(p, p->def, p->def ? "yes (default: no answer in time)"
+                                    : "no (default: no answer in time)");
+}
+
+static void remote_cancel(void *op)
+{
+    prompt *p = op;
+    remote_unlink(p);
+    prompt_free(p);
+}
+
+const char *confirm_pending(const tn_run *r)
+{
+    for (prompt *p = remote; p; p = p->next)
+        if (tn_task_run(p->task) == r)
+            return p->question;
+    return NULL;
+}
+
+int confirm_answer(const tn_run *r, int yes)
+{
+    for (prompt *p = remote; p; p = p->next)
+        if (tn_task_run(p->task) == r) {
+            remote_answer(p, yes, yes ? "yes (approved over the API)" : "no (denied over the API)");
+            return 0;
+        }
+    return -1;
+}
+
+static int remote_confirm(lua_State *L, tn_task *t, const char *q, int def, double timeout)
+{
+    prompt *p = calloc(1, sizeof *p);
+    if (!p || !(p->question = strdup(q))) {
+        free(p);
+        return luaL_error(L, "out of memory");
+    }
+    p->task = t;
+    p->def = def;
+    if (timeout >= 0) {
+        p->timed = 1;
+        uv_timer_init(tn_loop(), &p->timer);
+        p->timer.data = p;
+        uv_timer_start(&p->timer, remote_timeout, tn_secs_to_ms(timeout), 0);
+    }
+    p->next = remote;
+    remote = p;
+    p->asked = 1;
+    tn_run_prompt(tn_task_run(t), 1);
+    tn_run_log(tn_task_run(t), "info", q, "waiting", "POST /runs/ID/approve or /deny");
+    return tn_task_suspend(L, t, remote_cancel, p);
+}
+
 int confirm_lua_confirm(lua_State *L)
 {
     const char *q = luaL_checkstring(L, 1);
@@ -201,6 +289,8 @@ int confirm_lua_confirm(lua_State *L)
         lua_pushboolean(L, 1);
         return 1;
     }
+    if (remote_mode)
+        return remote_confirm(L, t, q, def, timeout);
     if (!isatty(0)) {
         tn_run_log(r, "warn", q, "answer",
                    def ? "yes (default: no terminal)"

@@ -1,0 +1,333 @@
+/* daemon_sched.c — the daemon's schedules (config `schedules`):
+ *   { every = "30s", runbook = "health_check" }
+ *   { cron = "*\/5 * * * *", tz = "America/Sao_Paulo", runbook = ... }
+ * with overlap = "skip" (default: a tick while the previous run is alive is
+ * dropped) | "queue" (it runs when that one ends; one waits at most) |
+ * "allow", and missed = "skip" (default) | "once" (after downtime, a tick
+ * that fell due while the daemon was down runs once at start), and params. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "cron.h"
+#include "daemon.h"
+#include "json.h"
+#include "tz.h"
+#include "util.h"
+
+typedef struct sched {
+    uv_timer_t timer;
+    char *runbook, *params, *what;
+    double every; /* seconds, or 0 for cron */
+    int has_cron;
+    cron_expr cron;
+    tz_zone *zone;
+    int overlap;   /* 0 skip, 1 queue, 2 allow */
+    int missed;    /* 0 skip, 1 once */
+    int running, queued;
+    long fired;
+    int index;     /* 1-based, as d_run.schedule */
+} sched;
+
+static sched **scheds;
+static int nscheds;
+
+static double now_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void tick(uv_timer_t *t);
+
+static void fire(sched *s, const char *why)
+{
+    if (s->running && s->overlap == 0) {
+        daemon_log("info", "schedule tick skipped: the previous run is still going", "runbook",
+                   s->runbook, "schedule", s->what, NULL);
+        return;
+    }
+    if (s->running && s->overlap == 1) {
+        s->queued = 1;
+        return;
+    }
+    char id[40], err[512];
+    int rc = daemon_start_run(s->runbook, "schedule", s->params, NULL, NULL, s->index, id,
+                              sizeof id, err, sizeof err);
+    if (rc != 0) {
+        daemon_log("error", "scheduled run not started", "runbook", s->runbook, "schedule",
+                   s->what, "error", err, NULL);
+        return;
+    }
+    s->running++;
+    s->fired++;
+    (void)why;
+}
+
+/* Arms the timer for the next cron fire time (UTC seconds from now). */
+static void arm_cron(sched *s)
+{
+    double now = now_secs();
+    int64_t next;
+    if (s->cron.reboot)
+        return; /* @reboot: once at start, no times */
+    if (cron_next(&s->cron, s->zone, (int64_t)now, &next) < 0) {
+        daemon_log("error", "schedule has no next fire time", "schedule", s->what, NULL);
+        return;
+    }
+    double wait = (double)next - now;
+    uv_timer_start(&s->timer, tick, tn_secs_to_ms(wait > 0 ? wait : 0), 0);
+}
+
+static void tick(uv_timer_t *t)
+{
+    sched *s = t->data;
+    fire(s, "tick");
+    if (s->has_cron)
+        arm_cron(s);
+}
+
+void daemon_sched_run_ended(int index)
+{
+    if (index < 1 || index > nscheds || !scheds[index - 1])
+        return;
+    sched *s = scheds[index - 1];
+    s->running--;
+    if (s->queued && s->running == 0) {
+        s->queued = 0;
+        fire(s, "queued");
+    }
+}
+
+/* The last scheduled run of a runbook (its start, Unix seconds), from the
+ * store; 0 when none. */
+typedef struct {
+    double last;
+} last_run;
+
+static void last_row(void *ud, const char *json)
+{
+    last_run *l = ud;
+    if (l->last > 0 || !strstr(json, "\"trigger\":\"schedule\""))
+        return;
+    const char *p = strstr(json, "\"started\":");
+    if (p)
+        l->last = strtod(p + 10, NULL);
+}
+
+static double last_scheduled(const char *runbook)
+{
+    last_run l = {0};
+    char err[256];
+    daemon_g.db->be->runs(daemon_g.db, runbook, 50, last_row, &l, err, sizeof err);
+    return l.last;
+}
+
+static void sched_closed(uv_handle_t *h)
+{
+    sched *s = h->data;
+    free(s->runbook);
+    free(s->params);
+    free(s->what);
+    tz_close(s->zone);
+    free(s);
+}
+
+void daemon_sched_stop(void)
+{
+    for (int i = 0; i < nscheds; i++) {
+        if (!scheds[i])
+            continue;
+        uv_timer_stop(&scheds[i]->timer);
+        uv_close((uv_handle_t *)&scheds[i]->timer, sched_closed);
+    }
+    free(scheds);
+    scheds = NULL;
+    nscheds = 0;
+}
+
+static int encode_params(lua_State *L)
+{
+    tn_json_encode(L, 1);
+    return 1;
+}
+
+/* One entry of `schedules` (the table on top of L): a schedule, or NULL
+ * with err naming what is wrong. */
+static sched *parse_one(lua_State *L, int i, char *err, size_t errlen)
+{
+    sched *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->index = i;
+    lua_getfield(L, -1, "runbook");
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        snprintf(err, errlen, "schedules[%d]: runbook must be a runbook's name", i);
+        goto fail;
+    }
+    s->runbook = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "every");
+    lua_getfield(L, -2, "cron");
+    lua_getfield(L, -3, "tz");
+    int has_every = !lua_isnil(L, -3), has_cron = !lua_isnil(L, -2);
+    if (has_every == has_cron) {
+        snprintf(err, errlen, "schedules[%d] (%s): give either every = \"30s\" or cron = \"*/5 * * * *\"",
+                 i, s->runbook);
+        lua_pop(L, 3);
+        goto fail;
+    }
+    if (has_every) {
+        s->every = lua_type(L, -3) == LUA_TNUMBER   ? lua_tonumber(L, -3)
+                   : lua_type(L, -3) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -3))
+                                                    : -1;
+        if (!(s->every >= 0.01) || s->every > 1e9) {
+            snprintf(err, errlen, "schedules[%d] (%s): every must be a duration such as \"30s\"",
+                     i, s->runbook);
+            lua_pop(L, 3);
+            goto fail;
+        }
+        char w[64];
+        snprintf(w, sizeof w, "every %gs", s->every);
+        s->what = strdup(w);
+    } else {
+        const char *expr = lua_tostring(L, -2);
+        const char *zone = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        char cerr[256];
+        if (!expr || cron_parse(&s->cron, expr, cerr, sizeof cerr) != 0) {
+            snprintf(err, errlen, "schedules[%d] (%s): %s", i, s->runbook,
+                     expr ? cerr : "cron must be a string");
+            lua_pop(L, 3);
+            goto fail;
+        }
+        s->has_cron = 1;
+        if (tz_open(&s->zone, zone, cerr, sizeof cerr) != 0) {
+            snprintf(err, errlen, "schedules[%d] (%s): %s", i, s->runbook, cerr);
+            lua_pop(L, 3);
+            goto fail;
+        }
+        char w[300];
+        snprintf(w, sizeof w, "cron %s%s%s", expr, zone ? " " : "", zone ? zone : "");
+        s->what = strdup(w);
+    }
+    lua_pop(L, 3);
+    static const char *const overlap[] = {"skip", "queue", "allow", NULL};
+    static const char *const missed[] = {"skip", "once", NULL};
+    lua_getfield(L, -1, "overlap");
+    lua_getfield(L, -2, "missed");
+    const char *o = lua_tostring(L, -2), *m = lua_tostring(L, -1);
+    s->overlap = s->missed = -1;
+    for (int k = 0; overlap[k]; k++)
+        if (!o || !strcmp(o, overlap[k]))
+            s->overlap = o ? k : 0;
+    for (int k = 0; missed[k]; k++)
+        if (!m || !strcmp(m, missed[k]))
+            s->missed = m ? k : 0;
+    lua_pop(L, 2);
+    if (s->overlap < 0 || s->missed < 0) {
+        snprintf(err, errlen,
+                 s->overlap < 0 ? "schedules[%d] (%s): overlap must be skip, queue or allow"
+                                : "schedules[%d] (%s): missed must be skip or once",
+                 i, s->runbook);
+        goto fail;
+    }
+    lua_getfield(L, -1, "params");
+    if (lua_istable(L, -1)) {
+        lua_pushcfunction(L, encode_params);
+        lua_insert(L, -2);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+            snprintf(err, errlen, "schedules[%d] (%s): params cannot be encoded: %s", i,
+                     s->runbook, lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+            lua_pop(L, 1);
+            goto fail;
+        }
+        s->params = strdup(lua_tostring(L, -1));
+    } else if (!lua_isnil(L, -1)) {
+        snprintf(err, errlen, "schedules[%d] (%s): params must be a table", i, s->runbook);
+        lua_pop(L, 1);
+        goto fail;
+    }
+    lua_pop(L, 1);
+    return s;
+fail:
+    free(s->runbook);
+    free(s->what);
+    tz_close(s->zone);
+    free(s);
+    return NULL;
+}
+
+int daemon_sched_start(d_gen *g, char *err, size_t errlen)
+{
+    tn_config *c = &g->cfg;
+    if (!c->st || c->ref == LUA_NOREF)
+        return 0;
+    lua_State *L = c->st->L;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+    lua_getfield(L, -1, "schedules");
+    if (lua_isnil(L, -1)) {
+        lua_settop(L, top);
+        return 0;
+    }
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "config: schedules must be a list of { every =, runbook = }");
+        lua_settop(L, top);
+        return -1;
+    }
+    int n = (int)lua_rawlen(L, -1), bad = 0;
+    scheds = calloc((size_t)n + 1, sizeof *scheds);
+    if (!scheds) {
+        lua_settop(L, top);
+        return -1;
+    }
+    nscheds = n;
+    double now = now_secs();
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        char e[512];
+        sched *s = lua_istable(L, -1) ? parse_one(L, i, e, sizeof e) : NULL;
+        lua_pop(L, 1);
+        if (!s) {
+            if (!bad)
+                snprintf(err, errlen, "%s", e);
+            bad++;
+            daemon_log("error", "schedule not started", "error", e, NULL);
+            continue;
+        }
+        scheds[i - 1] = s;
+        uv_timer_init(tn_loop(), &s->timer);
+        s->timer.data = s;
+        if (s->missed == 1) {
+            /* Downtime: was a tick due between the last scheduled run and
+             * now?  Then once, now. */
+            double last = last_scheduled(s->runbook);
+            int64_t next = 0;
+            int due = last > 0 && (s->every > 0 ? last + s->every <= now
+                                                : cron_next(&s->cron, s->zone, (int64_t)last,
+                                                            &next) == 0 &&
+                                                      (double)next <= now);
+            if (due) {
+                daemon_log("info", "a scheduled run was missed while the daemon was down: once now",
+                           "runbook", s->runbook, "schedule", s->what, NULL);
+                fire(s, "missed");
+            }
+        }
+        if (s->every > 0) {
+            uint64_t ms = tn_secs_to_ms(s->every);
+            uv_timer_start(&s->timer, tick, ms, ms);
+        } else if (s->cron.reboot) {
+            fire(s, "reboot");
+        } else {
+            arm_cron(s);
+        }
+    }
+    lua_settop(L, top);
+    return bad ? -1 : 0;
+}
