@@ -42,6 +42,7 @@ static const char usage_main[] =
     "  list                   runbooks found: name, severity, title, triggers\n"
     "  history [--runbook NAME] [--limit N] [--json] | history RUN-ID\n"
     "                         runs recorded in the state store, or one with its steps\n"
+    "  cron EXPR [--tz ZONE] [--from TIME] [-n N]   next fire times (ISO 8601)\n"
     "  version                versions of tocsin and its libraries\n"
     "\n"
     "  incidents [--all] [--json]   open incidents (all with --all)\n"
@@ -667,6 +668,8 @@ int tn_cli_main(int argc, char **argv)
         return cmd_list(argc - 2, argv + 2);
     if (!strcmp(cmd, "history"))
         return cmd_history(argc - 2, argv + 2);
+    if (!strcmp(cmd, "cron"))
+        return cli_cron_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "incidents") || !strcmp(cmd, "incident") || !strcmp(cmd, "ack") ||
         !strcmp(cmd, "resolve") || !strcmp(cmd, "note") || !strcmp(cmd, "postmortem"))
         return cli_incident_main(cmd, argc - 2, argv + 2);

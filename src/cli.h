@@ -8,6 +8,8 @@
 
 /* cli_incident.c: incidents, incident, ack, resolve, note. */
 int cli_incident_main(const char *cmd, int argc, char **argv);
+/* cli_cron.c: cron EXPR, the next fire times. */
+int cli_cron_main(int argc, char **argv);
 
 struct tn_config;
 struct store;
