@@ -225,8 +225,8 @@ static void remote_answer(prompt *p, int yes, const char *how)
 static void remote_timeout(uv_timer_t *h)
 {
     prompt *p = h->data;
-    remote_answer(p, p->def, p->def ? "yes (default: no answer in time)"
-                                    : "no (default: no answer in time)");
+    remote_answer(p, p->def,
+                  p->def ? "yes (default: no answer in time)" : "no (default: no answer in time)");
 }
 
 static void remote_cancel(void *op)

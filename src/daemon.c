@@ -279,8 +279,8 @@ static d_gen *gen_load(const char *config_path, char *err, size_t errlen)
         for (int j = 0; j < n; j++) {
             char lerr[2048];
             struct stat sb;
-            tn_state *st = stat(files[j], &sb) == 0 ? load_book(g, files[j], lerr, sizeof lerr)
-                                                    : NULL;
+            tn_state *st =
+                stat(files[j], &sb) == 0 ? load_book(g, files[j], lerr, sizeof lerr) : NULL;
             if (!st) {
                 log_load_error("runbook not loaded", lerr);
             } else if (book_find(g, tn_state_name(st))) {
@@ -480,10 +480,8 @@ int daemon_start_run(const char *name, const char *trigger, const char *params_j
         return -1;
     }
     params_src ps = {&g->cfg, params_json};
-    run_launch_opts lo = {.push_params = push_params,
-                          .params_ud = &ps,
-                          .trigger = trigger,
-                          .alert_json = alert_json};
+    run_launch_opts lo = {
+        .push_params = push_params, .params_ud = &ps, .trigger = trigger, .alert_json = alert_json};
     tn_run_opts o = {.on_done = on_run_done, .ud = d};
     int rc = run_launch(b->st, &lo, &o, &d->run, err, errlen);
     if (rc < 0) {
@@ -545,8 +543,9 @@ static void rescan(uv_timer_t *t)
             }
             d_book *other = st ? book_find(g, tn_state_name(st)) : NULL;
             if (!st) {
-                daemon_log("error", b ? "reload refused: the previous version keeps serving"
-                                      : "runbook not loaded",
+                daemon_log("error",
+                           b ? "reload refused: the previous version keeps serving"
+                             : "runbook not loaded",
                            "path", files[j], "error", err, NULL);
             } else if (other && other != b) {
                 daemon_log("error", "reload refused: another runbook has this name", "path",
@@ -780,10 +779,8 @@ int daemon_main(int argc, char **argv)
         code = 1;
         goto out;
     }
-    clock_opts co = {.db = daemon_g.db,
-                     .cfg = &g->cfg,
-                     .on_event = clock_log,
-                     .report = clock_report};
+    clock_opts co = {
+        .db = daemon_g.db, .cfg = &g->cfg, .on_event = clock_log, .report = clock_report};
     if (clock_start(&co, err, sizeof err) < 0)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)
@@ -800,8 +797,8 @@ int daemon_main(int argc, char **argv)
         snprintf(n, sizeof n, "%d", gen_count(g));
         snprintf(port, sizeof port, "%d", server_port(daemon_g.srv));
         daemon_log("info", "tocsin daemon started", "listen",
-                   daemon_g.listen ? daemon_g.listen : DEFAULT_LISTEN, "port", port, "runbooks",
-                   n, "state", g->cfg.state, NULL);
+                   daemon_g.listen ? daemon_g.listen : DEFAULT_LISTEN, "port", port, "runbooks", n,
+                   "state", g->cfg.state, NULL);
     }
     while (!daemon_g.draining || daemon_g.nruns > 0)
         if (uv_run(tn_loop(), UV_RUN_DEFAULT) == 0 && !daemon_g.draining)

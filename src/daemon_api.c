@@ -22,9 +22,9 @@
 #include "json.h"
 
 static const char *const routes[] = {
-    "GET /healthz", "GET /metrics", "GET /incidents", "GET /incidents/*", "POST /incidents/*",
-    "GET /runs",    "POST /runs",   "GET /runs/*",    "POST /runs/*",     "POST /hooks/*",
-    "* /*",
+    "GET /healthz",      "GET /metrics",  "GET /incidents", "GET /incidents/*",
+    "POST /incidents/*", "GET /runs",     "POST /runs",     "GET /runs/*",
+    "POST /runs/*",      "POST /hooks/*", "* /*",
 };
 enum {
     R_HEALTH,
@@ -350,7 +350,8 @@ static void post_runs(server_req *rq)
     int bad = 0;
     const char *name = body_string("runbook", &bad);
     if (!name || bad) {
-        reply_error(rq, 400, "the body must name a runbook: {\"runbook\": \"NAME\", \"params\": {}}");
+        reply_error(rq, 400,
+                    "the body must name a runbook: {\"runbook\": \"NAME\", \"params\": {}}");
         return;
     }
     const char *params = NULL;
@@ -447,8 +448,8 @@ static void on_request(server_req *rq, void *ud)
         return;
     case R_INCIDENT:
     case R_INCIDENT_POST: {
-        long long n = segment(rq->path, "/incidents/", id, sizeof id, &rest) == 0 ? incident_id(id)
-                                                                                  : 0;
+        long long n =
+            segment(rq->path, "/incidents/", id, sizeof id, &rest) == 0 ? incident_id(id) : 0;
         if (!n) {
             reply_error(rq, 404, "no such incident (INC-<n>)");
         } else if (r == R_INCIDENT) {

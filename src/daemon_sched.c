@@ -25,11 +25,11 @@ typedef struct sched {
     int has_cron;
     cron_expr cron;
     tz_zone *zone;
-    int overlap;   /* 0 skip, 1 queue, 2 allow */
-    int missed;    /* 0 skip, 1 once */
+    int overlap; /* 0 skip, 1 queue, 2 allow */
+    int missed;  /* 0 skip, 1 once */
     int running, queued;
     long fired;
-    int index;     /* 1-based, as d_run.schedule */
+    int index; /* 1-based, as d_run.schedule */
 } sched;
 
 static sched **scheds;
@@ -59,8 +59,8 @@ static void fire(sched *s, const char *why)
     int rc = daemon_start_run(s->runbook, "schedule", s->params, NULL, NULL, s->index, id,
                               sizeof id, err, sizeof err);
     if (rc != 0) {
-        daemon_log("error", "scheduled run not started", "runbook", s->runbook, "schedule",
-                   s->what, "error", err, NULL);
+        daemon_log("error", "scheduled run not started", "runbook", s->runbook, "schedule", s->what,
+                   "error", err, NULL);
         return;
     }
     s->running++;
@@ -178,8 +178,9 @@ static sched *parse_one(lua_State *L, int i, char *err, size_t errlen)
     lua_getfield(L, -3, "tz");
     int has_every = !lua_isnil(L, -3), has_cron = !lua_isnil(L, -2);
     if (has_every == has_cron) {
-        snprintf(err, errlen, "schedules[%d] (%s): give either every = \"30s\" or cron = \"*/5 * * * *\"",
-                 i, s->runbook);
+        snprintf(err, errlen,
+                 "schedules[%d] (%s): give either every = \"30s\" or cron = \"*/5 * * * *\"", i,
+                 s->runbook);
         lua_pop(L, 3);
         goto fail;
     }
@@ -188,8 +189,8 @@ static sched *parse_one(lua_State *L, int i, char *err, size_t errlen)
                    : lua_type(L, -3) == LUA_TSTRING ? tn_parse_duration(lua_tostring(L, -3))
                                                     : -1;
         if (!(s->every >= 0.01) || s->every > 1e9) {
-            snprintf(err, errlen, "schedules[%d] (%s): every must be a duration such as \"30s\"",
-                     i, s->runbook);
+            snprintf(err, errlen, "schedules[%d] (%s): every must be a duration such as \"30s\"", i,
+                     s->runbook);
             lua_pop(L, 3);
             goto fail;
         }
@@ -242,8 +243,8 @@ static sched *parse_one(lua_State *L, int i, char *err, size_t errlen)
         lua_pushcfunction(L, encode_params);
         lua_insert(L, -2);
         if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
-            snprintf(err, errlen, "schedules[%d] (%s): params cannot be encoded: %s", i,
-                     s->runbook, lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+            snprintf(err, errlen, "schedules[%d] (%s): params cannot be encoded: %s", i, s->runbook,
+                     lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
             lua_pop(L, 1);
             goto fail;
         }
@@ -309,10 +310,10 @@ int daemon_sched_start(d_gen *g, char *err, size_t errlen)
              * now?  Then once, now. */
             double last = last_scheduled(s->runbook);
             int64_t next = 0;
-            int due = last > 0 && (s->every > 0 ? last + s->every <= now
-                                                : cron_next(&s->cron, s->zone, (int64_t)last,
-                                                            &next) == 0 &&
-                                                      (double)next <= now);
+            int due = last > 0 &&
+                      (s->every > 0 ? last + s->every <= now
+                                    : cron_next(&s->cron, s->zone, (int64_t)last, &next) == 0 &&
+                                          (double)next <= now);
             if (due) {
                 daemon_log("info", "a scheduled run was missed while the daemon was down: once now",
                            "runbook", s->runbook, "schedule", s->what, NULL);
