@@ -52,8 +52,10 @@ static const char usage_main[] =
     "  note ID TEXT           add a note to an incident's timeline\n"
     "  postmortem ID          Markdown post-mortem draft on stdout\n"
     "\n"
-    "  daemon, demo:\n"
-    "                         not in this build yet\n"
+    "  daemon [--config FILE] schedules, alert intake, HTTP API, incident clock\n"
+    "  schedules              the config's schedules, each with its next run\n"
+    "\n"
+    "  demo                   not in this build yet\n"
     "\n"
     "`tocsin COMMAND --help` describes a command.\n";
 
@@ -675,6 +677,8 @@ int tn_cli_main(int argc, char **argv)
         return cli_incident_main(cmd, argc - 2, argv + 2);
     if (!strcmp(cmd, "daemon"))
         return daemon_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "schedules"))
+        return daemon_sched_list(argc - 2, argv + 2);
     static const char *const later[] = {"demo", NULL};
     for (int i = 0; later[i]; i++)
         if (!strcmp(cmd, later[i])) {

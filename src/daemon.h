@@ -73,5 +73,7 @@ d_run *daemon_find_run(const char *id);
 int daemon_api_open(char *err, size_t errlen);
 
 int daemon_main(int argc, char **argv);
+/* tocsin schedules: the config's schedules with their next run. */
+int daemon_sched_list(int argc, char **argv);
 
 #endif

@@ -332,3 +332,77 @@ int daemon_sched_start(d_gen *g, char *err, size_t errlen)
     lua_settop(L, top);
     return bad ? -1 : 0;
 }
+
+/* ---- tocsin schedules --------------------------------------------------------- */
+
+static void iso(char *out, size_t len, const tz_zone *z, int64_t t)
+{
+    int32_t off = z ? tz_offset_at(z, t, NULL) : 0;
+    tz_civil c;
+    tz_secs_to_civil(t + off, &c);
+    int32_t a = off < 0 ? -off : off;
+    snprintf(out, len, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (long long)c.year, c.month,
+             c.day, c.hour, c.min, c.sec, off < 0 ? '-' : '+', (int)(a / 3600), (int)(a / 60 % 60));
+}
+
+int daemon_sched_list(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            path = argv[++i];
+        } else {
+            fprintf(stderr, "usage: tocsin schedules [--config FILE]\n\nThe config's schedules, "
+                            "each with its next run.\n");
+            return !strcmp(argv[i], "--help") ? 0 : 2;
+        }
+    }
+    tn_config cfg;
+    char err[2048];
+    if (config_load(&cfg, path, err, sizeof err) < 0) {
+        fprintf(stderr, "tocsin: %s\n", err);
+        return 2;
+    }
+    int code = 0, shown = 0;
+    if (cfg.st && cfg.ref != LUA_NOREF) {
+        lua_State *L = cfg.st->L;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, cfg.ref);
+        lua_getfield(L, -1, "schedules");
+        int n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+        double now = now_secs();
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            char e[512];
+            sched *s = lua_istable(L, -1) ? parse_one(L, i, e, sizeof e) : NULL;
+            lua_pop(L, 1);
+            if (!s) {
+                if (!lua_istable(L, -1))
+                    snprintf(e, sizeof e, "schedules[%d] must be a table", i);
+                fprintf(stderr, "tocsin: %s\n", e);
+                code = 2;
+                continue;
+            }
+            char when[64] = "at start";
+            int64_t next;
+            if (s->every > 0)
+                iso(when, sizeof when, NULL, (int64_t)(now + s->every));
+            else if (!s->cron.reboot && cron_next(&s->cron, s->zone, (int64_t)now, &next) == 0)
+                iso(when, sizeof when, s->zone, next);
+            else if (!s->cron.reboot)
+                snprintf(when, sizeof when, "never");
+            if (!shown++)
+                printf("%-24s %-36s %s\n", "RUNBOOK", "SCHEDULE", "NEXT");
+            printf("%-24s %-36s %s\n", s->runbook, s->what, when);
+            free(s->runbook);
+            free(s->params);
+            free(s->what);
+            tz_close(s->zone);
+            free(s);
+        }
+        lua_pop(L, 2);
+    }
+    if (!shown && !code)
+        fprintf(stderr, "no schedules in the config\n");
+    config_free(&cfg);
+    return code;
+}
