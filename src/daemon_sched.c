@@ -264,6 +264,8 @@ fail:
     return NULL;
 }
 
+static int booted;
+
 int daemon_sched_start(d_gen *g, char *err, size_t errlen)
 {
     tn_config *c = &g->cfg;
@@ -324,12 +326,14 @@ int daemon_sched_start(d_gen *g, char *err, size_t errlen)
             uint64_t ms = tn_secs_to_ms(s->every);
             uv_timer_start(&s->timer, tick, ms, ms);
         } else if (s->cron.reboot) {
-            fire(s, "reboot");
+            if (!booted) /* at the daemon's start, not at each SIGHUP */
+                fire(s, "reboot");
         } else {
             arm_cron(s);
         }
     }
     lua_settop(L, top);
+    booted = 1;
     return bad ? -1 : 0;
 }
 
