@@ -518,6 +518,7 @@ int daemon_api_open(char *err, size_t errlen)
                      .max_body = 1 << 20,
                      .idle_timeout = 60,
                      .request_timeout = 10,
+                     .evict_idle = 1,
                      .on_request = on_request,
                      .on_close = on_close};
     int rc = server_open(&daemon_g.srv, &o, err, errlen);

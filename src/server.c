@@ -63,6 +63,7 @@ struct server {
     size_t max_body;
     uint64_t idle_ms, request_ms;
     int max_conns;
+    int evict_idle; /* at the limit, close the oldest idle connection (server_opts) */
     size_t max_inflight;
     size_t inflight; /* body bytes of requests not freed yet (reserved or received) */
     int nconns;      /* connections not closed yet */
@@ -822,13 +823,35 @@ static void conn_refuse(server *s)
     uv_close((uv_handle_t *)t, on_refused_closed);
 }
 
+/* At the limit, an idle connection makes room: one that has not begun a
+ * request and has nothing being written, the oldest first.  A keep-alive
+ * connection may be closed at any time between requests (RFC 9112 9.6), so
+ * thousands of idle sockets cannot lock clients out; only when every
+ * connection is busy is a new one refused. */
+static int evict_idle(server *s)
+{
+    server_conn *victim = NULL;
+    for (server_conn *c = s->conns; c; c = c->next) /* newest first: the last match is oldest */
+        if (c->state == C_READING && !c->in_request && !c->nwrites && c->accepted && !c->rq)
+            victim = c;
+    if (!victim)
+        return 0;
+    conn_close(victim);
+    return 1;
+}
+
 static void on_connection(uv_stream_t *l, int status)
 {
     server *s = l->data;
     if (status < 0 || s->closing)
         return; /* UV_EMFILE: libuv has dropped one with its reserve descriptor */
-    if (s->nconns >= s->max_conns || server_fds >= server_fd_budget) {
+    if ((s->nconns >= s->max_conns || server_fds >= server_fd_budget) &&
+        !(s->evict_idle && evict_idle(s))) {
         conn_refuse(s);
+        return;
+    }
+    if (s->nconns >= s->max_conns || server_fds >= server_fd_budget) {
+        conn_refuse(s); /* the budget is another server's connections */
         return;
     }
     server_conn *c = calloc(1, sizeof *c);
@@ -975,6 +998,7 @@ static int server_new(server **out, const server_opts *o, char *err, size_t errl
     s->request_ms =
         tn_secs_to_ms(o->request_timeout > 0 ? o->request_timeout : SERVER_REQUEST_TIMEOUT);
     s->max_conns = o->max_connections > 0 ? o->max_connections : SERVER_MAX_CONNECTIONS;
+    s->evict_idle = o->evict_idle;
     s->max_inflight = o->max_inflight ? o->max_inflight : SERVER_MAX_INFLIGHT;
     *out = s;
     return 0;

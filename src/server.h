@@ -56,6 +56,10 @@ typedef struct server_opts {
      * leave SERVER_FD_RESERVE descriptors, or an eighth of RLIMIT_NOFILE,
      * to the rest of the process. */
     int max_connections;
+    /* At the limit, a new connection closes the oldest idle one (no request
+     * begun, nothing being written) instead of being refused: idle sockets
+     * cannot lock clients out.  The daemon's API sets it. */
+    int evict_idle;
     /* Request body bytes held at once (received, or announced by
      * Content-Length, until the request is answered); a request that would
      * pass it gets 503 and close.  0: 64 MiB. */
