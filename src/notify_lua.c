@@ -14,6 +14,7 @@
 #include "config.h"
 #include "embedded.h"
 #include "engine.h"
+#include "smtp_lua.h"
 #include "tocsin/primitive.h"
 #include "util.h"
 
@@ -89,6 +90,8 @@ int notify_lua_open(lua_State *L)
                                    {"err", tn_err_lua},
                                    {NULL, NULL}};
     luaL_newlib(L, fns);
+    lua_pushcfunction(L, smtp_lua_send); /* the email channel */
+    lua_setfield(L, -2, "smtp");
     lua_call(L, 1, 1);
     return 1;
 }

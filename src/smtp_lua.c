@@ -1,0 +1,672 @@
+/* smtp_lua.c — one mail over SMTP: the RFC 5322 message built here (the
+ * wire format is mechanism, and building it next to the wire is what makes
+ * header injection impossible whoever calls us), sent by libcurl on the
+ * process-wide multi handle (http_multi.c) from a suspended task. */
+#include "smtp_lua.h"
+
+#include "buf.h"
+#include "http_multi.h"
+#include "redact.h"
+#include "task.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef TOCSIN_VERSION
+#define TOCSIN_VERSION "dev"
+#endif
+
+#define SMTP_DEFAULT_TIMEOUT 10.0
+#define SMTP_MAX_RCPT 100
+#define SMTP_MAX_ADDR 254 /* RFC 5321 4.5.3.1.3, a path less its brackets */
+#define SMTP_MAX_MESSAGE ((size_t)16 << 20)
+#define SMTP_REPLY_MAX 256
+/* An encoded-word is at most 75 characters (RFC 2047 2): "=?UTF-8?B?" and
+ * "?=" leave 63 for base64, i.e. 45 bytes of text. */
+#define SMTP_EW_BYTES 45
+/* An ASCII subject longer than this is encoded too: encoded-words fold, so
+ * no header line gets near the 998-character limit (RFC 5322 2.1.1). */
+#define SMTP_PLAIN_SUBJECT_MAX 900
+
+typedef struct smtp_send {
+    http_job job; /* first: the multi hands it back when done */
+    CURL *easy;
+    tn_task *task;
+    struct curl_slist *rcpt; /* the envelope's recipients (curl does not copy it) */
+    buf_t msg;               /* the message, CRLF line endings, read by curl in place */
+    size_t sent;
+    char *where;   /* scheme://host:port, without user info: for messages */
+    char *rcpts;   /* "a@x, b@x": for messages */
+    char *subject; /* the subject as one line: for the dry run's action */
+    CURLcode result;
+    char reply[SMTP_REPLY_MAX]; /* the server's last reply line */
+    char errbuf[CURL_ERROR_SIZE];
+} smtp_send;
+
+typedef struct mailbox {
+    const char *name; /* display name; namen 0: none */
+    size_t namen;
+    const char *addr;
+    size_t addrn;
+} mailbox;
+
+static void smtp_free(smtp_send *s)
+{
+    if (!s)
+        return;
+    if (s->easy)
+        curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->rcpt);
+    buf_free(&s->msg);
+    free(s->where);
+    free(s->rcpts);
+    free(s->subject);
+    free(s);
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+static int is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* A plain addr-spec: printable ASCII without the specials that would need
+ * quoting (so nothing a header or an SMTP command could be split on), one
+ * '@' with something on each side. */
+static int addr_ok(const char *a, size_t n)
+{
+    if (n < 3 || n > SMTP_MAX_ADDR)
+        return 0;
+    size_t at = n, nat = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if (c <= 0x20 || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
+            return 0;
+        if (c == '@') {
+            at = i;
+            nat++;
+        }
+    }
+    return nat == 1 && at > 0 && at < n - 1;
+}
+
+/* "a@x" or "Display Name <a@x>".  0, or -1 with the reason in err.  Control
+ * characters (CR and LF above all) are refused, never repaired: an address
+ * that carries them is an injection attempt or a broken config. */
+static int mailbox_parse(const char *s, size_t n, mailbox *m, const char *what, char *err,
+                         size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(err, errlen, "%s has a control character (CR and LF are refused)", what);
+            return -1;
+        }
+    }
+    while (n && is_wsp(*s))
+        s++, n--;
+    while (n && is_wsp(s[n - 1]))
+        n--;
+    m->name = NULL;
+    m->namen = 0;
+    m->addr = s;
+    m->addrn = n;
+    if (n && s[n - 1] == '>') {
+        const char *lt = NULL;
+        for (size_t i = n - 1; i-- > 0;)
+            if (s[i] == '<') {
+                lt = s + i;
+                break;
+            }
+        if (lt) {
+            m->addr = lt + 1;
+            m->addrn = (size_t)(s + n - 1 - m->addr);
+            const char *ne = lt;
+            while (ne > s && is_wsp(ne[-1]))
+                ne--;
+            if (ne - s >= 2 && s[0] == '"' && ne[-1] == '"')
+                s++, ne--;
+            m->name = s;
+            m->namen = (size_t)(ne - s);
+        }
+    }
+    if (!addr_ok(m->addr, m->addrn)) {
+        snprintf(err, errlen,
+                 "%s is not a mail address (want a@example.com or Name <a@example.com>)", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- header encoding ----------------------------------------------------- */
+
+static void add_base64(buf_t *b, const unsigned char *s, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (buf_reserve(b, (n + 2) / 3 * 4) < 0)
+        return;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], i + 1 < n ? tbl[(v >> 6) & 63] : '=',
+                     i + 2 < n ? tbl[v & 63] : '='};
+        buf_add(b, q, 4);
+    }
+}
+
+/* s as RFC 2047 "B" encoded-words in UTF-8, folded onto continuation lines
+ * ("\r\n "): each word holds whole characters, as RFC 2047 5 requires. */
+static void add_encoded_words(buf_t *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int first = 1;
+    do {
+        size_t k = n < SMTP_EW_BYTES ? n : SMTP_EW_BYTES;
+        if (k < n) {
+            size_t back = k;
+            while (back > k - 4 && back > 0 && (p[back] & 0xC0) == 0x80)
+                back--;
+            if (back > 0)
+                k = back; /* else not UTF-8: cut anywhere */
+        }
+        if (!first)
+            buf_add(b, "\r\n ", 3);
+        buf_addstr(b, "=?UTF-8?B?");
+        add_base64(b, p, k);
+        buf_addstr(b, "?=");
+        first = 0;
+        p += k;
+        n -= k;
+    } while (n > 0);
+}
+
+static int needs_encoding(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x7f || c < 0x20)
+            return 1;
+        if (c == '=' && i + 1 < n && s[i + 1] == '?')
+            return 1; /* would be read as an encoded-word */
+    }
+    return 0;
+}
+
+/* A display name: a quoted-string when ASCII, else encoded-words. */
+static void add_phrase(buf_t *b, const char *s, size_t n)
+{
+    if (needs_encoding(s, n)) {
+        add_encoded_words(b, s, n);
+        return;
+    }
+    buf_addc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            buf_addc(b, '\\');
+        buf_addc(b, s[i]);
+    }
+    buf_addc(b, '"');
+}
+
+static void add_mailbox(buf_t *b, const mailbox *m)
+{
+    if (m->namen) {
+        add_phrase(b, m->name, m->namen);
+        buf_addc(b, ' ');
+        buf_addc(b, '<');
+        buf_add(b, m->addr, m->addrn);
+        buf_addc(b, '>');
+    } else {
+        buf_add(b, m->addr, m->addrn);
+    }
+}
+
+/* The subject on one line: every run of control characters (a multi-line
+ * text's CR and LF included) becomes one space, so no input can end the
+ * header early.  Malloc'd; NULL when out of memory. */
+static char *subject_line(const char *s, size_t n, size_t *outn)
+{
+    char *o = malloc(n + 1);
+    if (!o)
+        return NULL;
+    size_t k = 0;
+    int gap = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            gap = 1;
+            continue;
+        }
+        if (gap && k > 0)
+            o[k++] = ' ';
+        gap = 0;
+        o[k++] = (char)c;
+    }
+    while (k && o[k - 1] == ' ')
+        k--;
+    o[k] = '\0';
+    *outn = k;
+    return o;
+}
+
+/* ---- the body ------------------------------------------------------------ */
+
+/* Quoted-printable (RFC 2045 6.7): 8-bit text passes any relay, lines stay
+ * under 76 characters, and every line break of the text (LF, CRLF or CR)
+ * becomes CRLF.  A '.' opening a line is encoded as well, so no line of the
+ * body can look like the end of the data whatever the sender does. */
+static void add_quoted_printable(buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t col = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
+                i++;
+            buf_add(b, "\r\n", 2);
+            col = 0;
+            continue;
+        }
+        int at_eol = i + 1 == n || s[i + 1] == '\r' || s[i + 1] == '\n';
+        int enc = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t') || (c == '.' && col == 0) ||
+                  ((c == ' ' || c == '\t') && at_eol);
+        size_t w = enc ? 3 : 1;
+        if (col + w > 75) {
+            buf_add(b, "=\r\n", 3); /* a soft line break */
+            col = 0;
+            if (c == '.')
+                enc = 1, w = 3;
+        }
+        if (enc) {
+            char q[3] = {'=', hex[c >> 4], hex[c & 15]};
+            buf_add(b, q, 3);
+        } else {
+            buf_addc(b, (char)c);
+        }
+        col += w;
+    }
+    if (col)
+        buf_add(b, "\r\n", 2);
+}
+
+/* ---- the message --------------------------------------------------------- */
+
+static uint64_t random64(void)
+{
+    uint64_t v = 0;
+    if (uv_random(NULL, NULL, &v, sizeof v, 0, NULL) == 0)
+        return v;
+    static unsigned seq;
+    return ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ ((uint64_t)++seq << 48);
+}
+
+static void add_date(buf_t *b)
+{
+    /* English names whatever the locale: RFC 5322 3.3. */
+    static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    buf_fmt(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", wd[tm.tm_wday % 7], tm.tm_mday,
+            mon[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void build_message(buf_t *b, const mailbox *from, const mailbox *to, int nto,
+                          const char *subject, size_t subjectn, const char *body, size_t bodyn)
+{
+    add_date(b);
+    buf_addstr(b, "From: ");
+    add_mailbox(b, from);
+    buf_addstr(b, "\r\nTo: ");
+    for (int i = 0; i < nto; i++) {
+        if (i)
+            buf_add(b, ",\r\n ", 4); /* one recipient a line: never too long */
+        add_mailbox(b, &to[i]);
+    }
+    buf_addstr(b, "\r\nSubject: ");
+    if (needs_encoding(subject, subjectn) || subjectn > SMTP_PLAIN_SUBJECT_MAX)
+        add_encoded_words(b, subject, subjectn);
+    else
+        buf_add(b, subject, subjectn);
+    const char *dom = (const char *)memchr(from->addr, '@', from->addrn) + 1;
+    uv_timeval64_t tv;
+    uint64_t us = uv_gettimeofday(&tv) == 0 ? (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec
+                                            : (uint64_t)time(NULL) * 1000000;
+    buf_fmt(b, "\r\nMessage-ID: <%llx.%016llx@%.*s>\r\n", (unsigned long long)us,
+            (unsigned long long)random64(), (int)(from->addr + from->addrn - dom), dom);
+    buf_addstr(b, "MIME-Version: 1.0\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: quoted-printable\r\n"
+                  /* RFC 3834: no vacation replies to an alert */
+                  "Auto-Submitted: auto-generated\r\n"
+                  "X-Mailer: tocsin/" TOCSIN_VERSION "\r\n"
+                  "\r\n");
+    add_quoted_printable(b, body, bodyn);
+}
+
+/* "smtp://user:pw@host:587/x" -> "smtp://host:587": what messages show. */
+static char *url_where(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth)
+        return strdup(url);
+    auth += 3;
+    size_t an = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (size_t i = 0; i < an; i++)
+        if (auth[i] == '@')
+            host = auth + i + 1;
+    buf_t b = BUF_INIT;
+    buf_add(&b, url, (size_t)(auth - url));
+    buf_add(&b, host, (size_t)(auth + an - host));
+    return buf_take(&b, NULL);
+}
+
+/* ---- the transfer -------------------------------------------------------- */
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ud)
+{
+    smtp_send *s = ud;
+    size_t room = size * n, left = s->msg.n - s->sent;
+    if (room > left)
+        room = left;
+    memcpy(dst, s->msg.p + s->sent, room);
+    s->sent += room;
+    return room;
+}
+
+/* curl hands every server reply line to the header callback: the last one
+ * is what a failure quotes ("550 5.1.1 <x@y>: no such user"). */
+static size_t on_reply(char *p, size_t size, size_t n, void *ud)
+{
+    smtp_send *s = ud;
+    size_t len = size * n, k = 0;
+    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n'))
+        len--;
+    for (size_t i = 0; i < len && k + 1 < sizeof s->reply; i++) {
+        unsigned char c = (unsigned char)p[i];
+        s->reply[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    s->reply[k] = '\0';
+    return size * n;
+}
+
+static const char *smtp_kind(CURLcode rc, long code)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        return "connect";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "dns";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_LOGIN_DENIED:
+    case CURLE_AUTH_ERROR:
+        return "auth";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return "tls";
+    default:
+        break;
+    }
+    if (code >= 400)
+        return "rejected";
+    if (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
+        return "connect"; /* the connection broke before the server answered */
+    return "protocol";
+}
+
+/* The scheduler's hand-off: true, or nil, err.  L == NULL: the task was
+ * cancelled after the transfer ended; only free.  Everything is copied off
+ * s and s freed before the first push, so a push that raises leaks nothing. */
+static int smtp_push(lua_State *L, void *op)
+{
+    smtp_send *s = op;
+    if (!L) {
+        smtp_free(s);
+        return 0;
+    }
+    long code = 0;
+    curl_off_t us = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &us);
+    const char *kind = s->result == CURLE_OK ? "ok" : smtp_kind(s->result, code);
+    tn_run_call(tn_task_run(s->task), "smtp", s->where, (double)us / 1e6, kind);
+    if (s->result == CURLE_OK) {
+        smtp_free(s);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    char msg[1024];
+    const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result);
+    /* The reply is quoted when it is the refusal (not the greeting of a
+     * server that then timed out, say). */
+    int quote = code >= 400 && s->reply[0] >= '4' && s->reply[0] <= '5';
+    snprintf(msg, sizeof msg, "mail to %s via %s failed: %s%s%s%s", s->rcpts, s->where, why,
+             quote ? " (server: " : "", quote ? s->reply : "", quote ? ")" : "");
+    smtp_free(s);
+    tn_err_fail(L, kind, "%s", msg);
+    if (code >= 100) {
+        lua_pushinteger(L, code);
+        lua_setfield(L, -2, "code");
+    }
+    return 2;
+}
+
+static void smtp_job_done(http_job *job, CURLcode rc)
+{
+    smtp_send *s = (smtp_send *)job;
+    s->result = rc;
+    tn_task_wake(s->task, smtp_push, s);
+}
+
+/* The task was cancelled while its mail was in flight: removing the handle
+ * closes the connection (no QUIT), and no wake follows. */
+static void smtp_cancel(void *op)
+{
+    smtp_send *s = op;
+    http_multi_remove(s->easy);
+    smtp_free(s);
+}
+
+/* ---- smtp{...} ----------------------------------------------------------- */
+
+typedef struct smtp_opts {
+    const char *url, *from, *subject, *body, *username, *password, *cacert;
+    size_t fromn, subjectn, bodyn, passwordn;
+    const char *to[SMTP_MAX_RCPT];
+    size_t ton[SMTP_MAX_RCPT];
+    int nto, starttls, insecure;
+    double timeout;
+} smtp_opts;
+
+/* Reads the options table at 1 (may raise: nothing is allocated yet).  The
+ * strings stay valid while the table holds them: no Lua code runs between
+ * here and the copies curl and the message make of them. */
+static const char *read_opts(lua_State *L, smtp_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->url = tn_opt_string(L, 1, "url", NULL, NULL);
+    o->from = tn_opt_string(L, 1, "from", NULL, &o->fromn);
+    o->subject = tn_opt_string(L, 1, "subject", "", &o->subjectn);
+    o->body = tn_opt_string(L, 1, "body", "", &o->bodyn);
+    o->username = tn_opt_string(L, 1, "username", NULL, NULL);
+    o->password = tn_opt_string(L, 1, "password", NULL, &o->passwordn);
+    o->cacert = tn_opt_string(L, 1, "cacert", NULL, NULL);
+    o->insecure = tn_opt_bool(L, 1, "insecure", 0);
+    o->timeout = tn_opt_duration(L, 1, "timeout", SMTP_DEFAULT_TIMEOUT);
+    if (!o->url)
+        return "'url' is missing (smtp://host:587 or smtps://host:465)";
+    if (strncasecmp(o->url, "smtp://", 7) && strncasecmp(o->url, "smtps://", 8))
+        return "'url' must start with smtp:// or smtps://";
+    if (!o->from)
+        return "'from' is missing";
+    /* STARTTLS by default when there is a password to protect. */
+    o->starttls = tn_opt_bool(L, 1, "starttls", o->username && !strncasecmp(o->url, "smtp:", 5));
+    int t = lua_getfield(L, 1, "to");
+    if (t == LUA_TSTRING) {
+        o->to[0] = lua_tolstring(L, -1, &o->ton[0]);
+        o->nto = 1;
+    } else if (t == LUA_TTABLE) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        if (n > SMTP_MAX_RCPT)
+            return "'to' has more than 100 recipients";
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+                return "'to' must be an address or a list of addresses";
+            o->to[o->nto] = lua_tolstring(L, -1, &o->ton[o->nto]);
+            o->nto++;
+            lua_pop(L, 1);
+        }
+    } else if (t != LUA_TNIL) {
+        return "'to' must be an address or a list of addresses";
+    }
+    lua_pop(L, 1);
+    if (o->nto == 0)
+        return "'to' names no recipient";
+    return NULL;
+}
+
+int smtp_lua_send(lua_State *L)
+{
+    tn_task *t = tn_task_current(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    smtp_opts o;
+    const char *bad = read_opts(L, &o);
+    if (bad)
+        return tn_err_fail(L, "invalid", "smtp: %s", bad);
+    /* Whatever happens next, the password is a secret from now on. */
+    if (o.password && redact_add(o.password, o.passwordn) < 0)
+        return luaL_error(L, "out of memory");
+
+    char err[256];
+    mailbox from, to[SMTP_MAX_RCPT];
+    if (mailbox_parse(o.from, o.fromn, &from, "'from'", err, sizeof err) < 0)
+        return tn_err_fail(L, "invalid", "smtp: %s", err);
+    for (int i = 0; i < o.nto; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "'to' #%d", i + 1);
+        if (mailbox_parse(o.to[i], o.ton[i], &to[i], what, err, sizeof err) < 0)
+            return tn_err_fail(L, "invalid", "smtp: %s", err);
+    }
+
+    /* From here on: C memory only, no Lua call until s is handed over. */
+    smtp_send *s = calloc(1, sizeof *s);
+    if (!s)
+        return luaL_error(L, "out of memory");
+    buf_init(&s->msg, SMTP_MAX_MESSAGE);
+    size_t subjn = 0;
+    s->subject = subject_line(o.subject, o.subjectn, &subjn);
+    s->where = url_where(o.url);
+    buf_t rl = BUF_INIT;
+    for (int i = 0; i < o.nto; i++) {
+        if (i)
+            buf_add(&rl, ", ", 2);
+        buf_add(&rl, to[i].addr, to[i].addrn);
+    }
+    s->rcpts = buf_take(&rl, NULL);
+    if (!s->subject || !s->where || !s->rcpts)
+        goto nomem;
+    build_message(&s->msg, &from, to, o.nto, s->subject, subjn, o.body, o.bodyn);
+    if (s->msg.failed) {
+        smtp_free(s);
+        return tn_err_fail(L, "invalid", "smtp: the message is larger than %zu bytes",
+                           (size_t)SMTP_MAX_MESSAGE);
+    }
+
+    tn_run *run = tn_task_run(t);
+    if (tn_run_is_dry(run)) {
+        buf_t a = BUF_INIT;
+        buf_fmt(&a, "mail to %s via %s: %s", s->rcpts, s->where, s->subject);
+        tn_run_action(run, "email", buf_str(&a));
+        buf_free(&a);
+        smtp_free(s);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+
+    char path[SMTP_MAX_ADDR + 3];
+    for (int i = 0; i < o.nto; i++) {
+        snprintf(path, sizeof path, "<%.*s>", (int)to[i].addrn, to[i].addr);
+        struct curl_slist *l = curl_slist_append(s->rcpt, path);
+        if (!l)
+            goto nomem;
+        s->rcpt = l;
+    }
+    if (!(s->easy = curl_easy_init()))
+        goto nomem;
+    CURL *e = s->easy;
+    long ms = o.timeout > 86400 ? 86400000L : (long)(o.timeout * 1000 + 0.5);
+    snprintf(path, sizeof path, "<%.*s>", (int)from.addrn, from.addr);
+    curl_easy_setopt(e, CURLOPT_URL, o.url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, path);
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, s->rcpt);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, s);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)s->msg.n);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_reply);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
+    /* curl ends an SMTP session with a QUIT it waits for synchronously,
+     * bounded by this (its default is 120 s).  Closing the connection after
+     * each mail keeps that wait under our timeout; kept in the cache, the
+     * QUIT would come at process exit under the default. */
+    curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, ms > 0 ? (ms + 999) / 1000 : 0L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    if (o.starttls)
+        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* fail closed */
+    if (o.insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (o.cacert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, o.cacert);
+    if (o.username)
+        curl_easy_setopt(e, CURLOPT_USERNAME, o.username);
+    if (o.password)
+        curl_easy_setopt(e, CURLOPT_PASSWORD, o.password);
+    s->task = t;
+    s->job.done = smtp_job_done;
+    if (http_multi_add(e, &s->job) < 0) {
+        smtp_free(s);
+        return tn_err_fail(L, "protocol", "smtp: libcurl could not start the transfer");
+    }
+    return tn_task_suspend(L, t, smtp_cancel, s);
+nomem:
+    smtp_free(s);
+    return luaL_error(L, "out of memory");
+}
