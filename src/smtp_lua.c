@@ -30,9 +30,9 @@
 #define SMTP_MAX_ADDR 254 /* RFC 5321 4.5.3.1.3, a path less its brackets */
 #define SMTP_MAX_MESSAGE ((size_t)16 << 20)
 #define SMTP_REPLY_MAX 256
-/* An encoded-word is at most 75 characters (RFC 2047 2): "=?UTF-8?B?" and
- * "?=" leave 63 for base64, i.e. 45 bytes of text. */
-#define SMTP_EW_BYTES 45
+/* A line holding encoded-words is at most 76 characters (RFC 2047 2); each
+ * word spends 12 on "=?UTF-8?B?" and "?=". */
+#define SMTP_EW_LINE 76
 /* An ASCII subject longer than this is encoded too: encoded-words fold, so
  * no header line gets near the 998-character limit (RFC 5322 2.1.1). */
 #define SMTP_PLAIN_SUBJECT_MAX 900
@@ -48,7 +48,7 @@ typedef struct smtp_send {
     char *rcpts;   /* "a@x, b@x": for messages */
     char *subject; /* the subject as one line: for the dry run's action */
     CURLcode result;
-    char reply[SMTP_REPLY_MAX]; /* the server's last reply line */
+    char reply[SMTP_REPLY_MAX]; /* the server's last 4xx/5xx reply line */
     char errbuf[CURL_ERROR_SIZE];
 } smtp_send;
 
@@ -167,14 +167,22 @@ static void add_base64(buf_t *b, const unsigned char *s, size_t n)
     }
 }
 
-/* s as RFC 2047 "B" encoded-words in UTF-8, folded onto continuation lines
- * ("\r\n "): each word holds whole characters, as RFC 2047 5 requires. */
-static void add_encoded_words(buf_t *b, const char *s, size_t n)
+/* s as RFC 2047 "B" encoded-words in UTF-8, starting at column col of the
+ * header line and folded onto continuation lines ("\r\n "): each word holds
+ * whole characters, as RFC 2047 5 requires. */
+static void add_encoded_words(buf_t *b, const char *s, size_t n, size_t col)
 {
     const unsigned char *p = (const unsigned char *)s;
     int first = 1;
+    if (col + 12 + 8 > SMTP_EW_LINE) { /* no room for a word of 4 bytes */
+        buf_add(b, "\r\n ", 3);
+        col = 1;
+    }
     do {
-        size_t k = n < SMTP_EW_BYTES ? n : SMTP_EW_BYTES;
+        if (!first)
+            col = 1; /* after the fold's space */
+        size_t room = (SMTP_EW_LINE - col - 12) / 4 * 3;
+        size_t k = n < room ? n : room;
         if (k < n) {
             size_t back = k;
             while (back > k - 4 && back > 0 && (p[back] & 0xC0) == 0x80)
@@ -206,10 +214,10 @@ static int needs_encoding(const char *s, size_t n)
 }
 
 /* A display name: a quoted-string when ASCII, else encoded-words. */
-static void add_phrase(buf_t *b, const char *s, size_t n)
+static void add_phrase(buf_t *b, const char *s, size_t n, size_t col)
 {
-    if (needs_encoding(s, n)) {
-        add_encoded_words(b, s, n);
+    if (needs_encoding(s, n) || n > 200) { /* encoded-words fold; a quoted-string cannot */
+        add_encoded_words(b, s, n, col);
         return;
     }
     buf_addc(b, '"');
@@ -221,10 +229,10 @@ static void add_phrase(buf_t *b, const char *s, size_t n)
     buf_addc(b, '"');
 }
 
-static void add_mailbox(buf_t *b, const mailbox *m)
+static void add_mailbox(buf_t *b, const mailbox *m, size_t col)
 {
     if (m->namen) {
-        add_phrase(b, m->name, m->namen);
+        add_phrase(b, m->name, m->namen, col);
         buf_addc(b, ' ');
         buf_addc(b, '<');
         buf_add(b, m->addr, m->addrn);
@@ -332,16 +340,16 @@ static void build_message(buf_t *b, const mailbox *from, const mailbox *to, int 
 {
     add_date(b);
     buf_addstr(b, "From: ");
-    add_mailbox(b, from);
+    add_mailbox(b, from, 6);
     buf_addstr(b, "\r\nTo: ");
     for (int i = 0; i < nto; i++) {
         if (i)
             buf_add(b, ",\r\n ", 4); /* one recipient a line: never too long */
-        add_mailbox(b, &to[i]);
+        add_mailbox(b, &to[i], i ? 1 : 4);
     }
     buf_addstr(b, "\r\nSubject: ");
     if (needs_encoding(subject, subjectn) || subjectn > SMTP_PLAIN_SUBJECT_MAX)
-        add_encoded_words(b, subject, subjectn);
+        add_encoded_words(b, subject, subjectn, 9);
     else
         buf_add(b, subject, subjectn);
     const char *dom = (const char *)memchr(from->addr, '@', from->addrn) + 1;
@@ -391,12 +399,16 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ud)
     return room;
 }
 
-/* curl hands every server reply line to the header callback: the last one
- * is what a failure quotes ("550 5.1.1 <x@y>: no such user"). */
+/* curl hands every server reply line to the header callback: the last
+ * refusal is what a failure quotes ("550 5.1.1 <x@y>: no such user").  Only
+ * 4xx/5xx lines are kept: after a failed RCPT curl still ends the session,
+ * and the QUIT's "221 Bye" must not replace the reason. */
 static size_t on_reply(char *p, size_t size, size_t n, void *ud)
 {
     smtp_send *s = ud;
     size_t len = size * n, k = 0;
+    if (len < 3 || (p[0] != '4' && p[0] != '5'))
+        return size * n;
     while (len && (p[len - 1] == '\r' || p[len - 1] == '\n'))
         len--;
     for (size_t i = 0; i < len && k + 1 < sizeof s->reply; i++) {
@@ -469,14 +481,16 @@ static int smtp_push(lua_State *L, void *op)
     }
     char msg[1024];
     const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result);
-    /* The reply is quoted when it is the refusal (not the greeting of a
-     * server that then timed out, say). */
-    int quote = code >= 400 && s->reply[0] >= '4' && s->reply[0] <= '5';
+    /* The reply is quoted when it is the one that failed (not an earlier
+     * refusal curl worked around, such as EHLO's before HELO). */
+    char codes[8];
+    snprintf(codes, sizeof codes, "%03ld", code);
+    int quote = code >= 400 && code < 600 && strncmp(s->reply, codes, 3) == 0;
     snprintf(msg, sizeof msg, "mail to %s via %s failed: %s%s%s%s", s->rcpts, s->where, why,
              quote ? " (server: " : "", quote ? s->reply : "", quote ? ")" : "");
     smtp_free(s);
     tn_err_fail(L, kind, "%s", msg);
-    if (code >= 100) {
+    if (code >= 400) { /* an earlier 250 says nothing about a TLS failure */
         lua_pushinteger(L, code);
         lua_setfield(L, -2, "code");
     }
@@ -490,11 +504,16 @@ static void smtp_job_done(http_job *job, CURLcode rc)
     tn_task_wake(s->task, smtp_push, s);
 }
 
-/* The task was cancelled while its mail was in flight: removing the handle
- * closes the connection (no QUIT), and no wake follows. */
+/* The task was cancelled while its mail was in flight; no wake follows.
+ * curl's SMTP "done" (7.88 and later) ignores that a transfer is cut short:
+ * with recipients set it ends the DATA — the server then delivers whatever
+ * it got, an empty or truncated mail — and waits for the reply, blocking the
+ * loop up to the timeout.  Without recipients it only cleans up, and a
+ * premature removal closes the connection without a QUIT. */
 static void smtp_cancel(void *op)
 {
     smtp_send *s = op;
+    curl_easy_setopt(s->easy, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
     http_multi_remove(s->easy);
     smtp_free(s);
 }

@@ -2,17 +2,19 @@
 
 Listens on a free loopback port (written to --port-file once it accepts) and
 saves every accepted message as DIR/N.eml (the bytes received) with
-DIR/N.json (envelope: mail_from, rcpt_tos, tls, auth).  Every RCPT is logged
+DIR/N.json (envelope: mail_from, rcpt_tos, tls, auth, t: the time it came).  Every RCPT is logged
 to DIR/rcpt.log ("address code").  Recipients whose local part starts with
 "reject" get 550, with "busy" 451.  Options: --starttls CERT KEY (STARTTLS
 offered and required), --smtps CERT KEY (TLS from the first byte),
---auth USER:PASS (AUTH offered after TLS only, and required).
+--auth USER:PASS (AUTH offered after TLS only, and required),
+--slow-data SECS (the 354 answer to DATA comes that late).
 """
 import argparse
 import asyncio
 import json
 import os
 import ssl
+import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -43,13 +45,22 @@ class Sink:
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "auth": bool(session.authenticated),
+            "t": time.time(),
         }
         with open(base + ".json.tmp", "w") as f:
             json.dump(meta, f)
         os.rename(base + ".json.tmp", base + ".json")
         return "250 2.0.0 Message accepted for delivery"
+
+
+class SlowData(SMTP):
+    delay = 0.0
+
+    async def smtp_DATA(self, arg):
+        await asyncio.sleep(self.delay)
+        return await super().smtp_DATA(arg)
 
 
 def context(cert, key):
@@ -65,6 +76,7 @@ def main():
     ap.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--smtps", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth")
+    ap.add_argument("--slow-data", type=float, default=0.0)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     handler = Sink(a.dir)
@@ -78,17 +90,19 @@ def main():
         def authenticator(server, session, envelope, mechanism, data):
             ok = isinstance(data, LoginPassword) and data.login.decode() == user \
                 and data.password.decode() == password
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd answers 535 itself (else it says nothing)
+            return AuthResult(success=ok, handled=False)
 
         kw["authenticator"] = authenticator
         kw["auth_required"] = True
         # over SMTPS the connection is TLS from the start; aiosmtpd only
         # counts STARTTLS, so let it offer AUTH there
         kw["auth_require_tls"] = not a.smtps
+    SlowData.delay = a.slow_data
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(handler, loop=loop, **kw), "127.0.0.1", 0,
+        lambda: SlowData(handler, loop=loop, **kw), "127.0.0.1", 0,
         ssl=context(*a.smtps) if a.smtps else None))
     port = server.sockets[0].getsockname()[1]
     with open(a.port_file + ".tmp", "w") as f:
