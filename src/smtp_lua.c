@@ -1,17 +1,27 @@
 /* smtp_lua.c — one mail over SMTP: the RFC 5322 message built here (the
  * wire format is mechanism, and building it next to the wire is what makes
- * header injection impossible whoever calls us), sent by libcurl on the
- * process-wide multi handle (http_multi.c) from a suspended task. */
+ * header injection impossible whoever calls us), sent by libcurl on a libuv
+ * pool thread while the task that asked is suspended.
+ *
+ * Not on the process-wide multi (http_multi.c) as HTTP is: libcurl's SMTP
+ * ends every mail inside its "done" step, which sends the final "." and
+ * then waits for the server's reply synchronously (smtp_done ->
+ * smtp_block_statemach, curl 7.88 to 8.x), and FORBID_REUSE's QUIT does the
+ * same.  On the multi that wait freezes the loop — every runbook, the
+ * daemon's API — for as long as the server takes, up to the timeout (a
+ * server answering "." after 300 ms stalled the loop 305 ms).  As PQcancel
+ * in sql_net.c, the blocking call goes to the pool instead. */
 #include "smtp_lua.h"
 
 #include "buf.h"
-#include "http_multi.h"
+#include "list.h"
 #include "redact.h"
 #include "task.h"
 #include "util.h"
 
 #include <curl/curl.h>
 #include <lauxlib.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +46,18 @@
 /* An ASCII subject longer than this is encoded too: encoded-words fold, so
  * no header line gets near the 998-character limit (RFC 5322 2.1.1). */
 #define SMTP_PLAIN_SUBJECT_MAX 900
+/* Sends running at once: libuv's pool has 4 threads (UV_THREADPOOL_SIZE)
+ * and sql_net.c needs them for DNS; a hung mail server holds one for up to
+ * its timeout.  Further sends wait in smtp_waiting. */
+#define SMTP_MAX_RUNNING 2
 
 typedef struct smtp_send {
-    http_job job; /* first: the multi hands it back when done */
+    uv_work_t work;
     CURL *easy;
     tn_task *task;
+    atomic_int cancelled;    /* set on the loop, read by curl's callbacks on the pool */
+    int submitted;           /* handed to the pool (else waiting for a turn) */
+    list_node node;          /* in smtp_waiting or smtp_running */
     struct curl_slist *rcpt; /* the envelope's recipients (curl does not copy it) */
     buf_t msg;               /* the message, CRLF line endings, read by curl in place */
     size_t sent;
@@ -388,9 +405,13 @@ static char *url_where(const char *url)
 
 /* ---- the transfer -------------------------------------------------------- */
 
+/* The callbacks below run on the pool thread. */
+
 static size_t on_read(char *dst, size_t size, size_t n, void *ud)
 {
     smtp_send *s = ud;
+    if (atomic_load(&s->cancelled))
+        return CURL_READFUNC_ABORT;
     size_t room = size * n, left = s->msg.n - s->sent;
     if (room > left)
         room = left;
@@ -417,6 +438,16 @@ static size_t on_reply(char *p, size_t size, size_t n, void *ud)
     }
     s->reply[k] = '\0';
     return size * n;
+}
+
+/* Called by curl at least once a second, also while it waits for a reply:
+ * a cancelled send stops there.  An abort counts as premature in curl, so
+ * its SMTP "done" sends no final "." (which would deliver a truncated mail)
+ * and the connection closes without a QUIT. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    smtp_send *s = ud;
+    return atomic_load(&s->cancelled) ? 1 : 0;
 }
 
 static const char *smtp_kind(CURLcode rc, long code)
@@ -497,25 +528,105 @@ static int smtp_push(lua_State *L, void *op)
     return 2;
 }
 
-static void smtp_job_done(http_job *job, CURLcode rc)
+static list_node smtp_waiting = {&smtp_waiting, &smtp_waiting};
+static list_node smtp_running = {&smtp_running, &smtp_running};
+static int smtp_nrunning;
+
+static void smtp_work(uv_work_t *w)
 {
-    smtp_send *s = (smtp_send *)job;
-    s->result = rc;
-    tn_task_wake(s->task, smtp_push, s);
+    smtp_send *s = w->data;
+    s->result = curl_easy_perform(s->easy);
 }
 
-/* The task was cancelled while its mail was in flight; no wake follows.
- * curl's SMTP "done" (7.88 and later) ignores that a transfer is cut short:
- * with recipients set it ends the DATA — the server then delivers whatever
- * it got, an empty or truncated mail — and waits for the reply, blocking the
- * loop up to the timeout.  Without recipients it only cleans up, and a
- * premature removal closes the connection without a QUIT. */
+static void smtp_start_waiting(void);
+
+static void smtp_after(uv_work_t *w, int status)
+{
+    smtp_send *s = w->data;
+    list_remove(&s->node);
+    smtp_nrunning--;
+    if (status == UV_ECANCELED)
+        s->result = CURLE_ABORTED_BY_CALLBACK;
+    if (atomic_load(&s->cancelled))
+        smtp_free(s);
+    else
+        tn_task_wake(s->task, smtp_push, s);
+    curl_global_cleanup(); /* smtp_submit's */
+    smtp_start_waiting();
+}
+
+/* Hands s to the pool.  curl's global state is held for the send (a
+ * reference count, taken and dropped on the loop thread): a send still
+ * running at exit keeps it alive after http_multi_shutdown's cleanup. */
+static int smtp_submit(smtp_send *s)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    s->work.data = s;
+    if (uv_queue_work(tn_loop(), &s->work, smtp_work, smtp_after) < 0) {
+        curl_global_cleanup();
+        return -1;
+    }
+    s->submitted = 1;
+    list_push_back(&smtp_running, &s->node);
+    smtp_nrunning++;
+    return 0;
+}
+
+/* A send that cannot start fails its task. */
+static void smtp_start_waiting(void)
+{
+    while (!list_empty(&smtp_waiting) && smtp_nrunning < SMTP_MAX_RUNNING) {
+        smtp_send *s = LIST_ENTRY(smtp_waiting.next, smtp_send, node);
+        list_remove(&s->node);
+        if (smtp_submit(s) < 0) {
+            s->result = CURLE_FAILED_INIT;
+            tn_task_wake(s->task, smtp_push, s);
+        }
+    }
+}
+
+static int smtp_enqueue(smtp_send *s)
+{
+    if (smtp_nrunning < SMTP_MAX_RUNNING)
+        return smtp_submit(s);
+    list_push_back(&smtp_waiting, &s->node);
+    return 0;
+}
+
+/* A running send is told to stop (curl notices within a second; one not
+ * started yet never starts) and smtp_after frees it. */
+static void smtp_stop(smtp_send *s)
+{
+    atomic_store(&s->cancelled, 1);
+    uv_cancel((uv_req_t *)&s->work);
+}
+
+/* The task was cancelled while its mail was waiting or in flight; no wake
+ * follows. */
 static void smtp_cancel(void *op)
 {
     smtp_send *s = op;
-    curl_easy_setopt(s->easy, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
-    http_multi_remove(s->easy);
+    if (s->submitted) {
+        smtp_stop(s);
+        return;
+    }
+    list_remove(&s->node);
     smtp_free(s);
+}
+
+void smtp_lua_shutdown(void)
+{
+    list_node *q, *n;
+    LIST_FOREACH_SAFE(q, n, &smtp_waiting)
+    {
+        list_remove(q);
+        smtp_free(LIST_ENTRY(q, smtp_send, node));
+    }
+    LIST_FOREACH(q, &smtp_running)
+    {
+        smtp_stop(LIST_ENTRY(q, smtp_send, node));
+    }
 }
 
 /* ---- smtp{...} ----------------------------------------------------------- */
@@ -604,6 +715,7 @@ int smtp_lua_send(lua_State *L)
     smtp_send *s = calloc(1, sizeof *s);
     if (!s)
         return luaL_error(L, "out of memory");
+    list_init(&s->node);
     buf_init(&s->msg, SMTP_MAX_MESSAGE);
     size_t subjn = 0;
     s->subject = subject_line(o.subject, o.subjectn, &subjn);
@@ -660,10 +772,10 @@ int smtp_lua_send(lua_State *L)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_reply);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
-    /* curl ends an SMTP session with a QUIT it waits for synchronously,
-     * bounded by this (its default is 120 s).  Closing the connection after
-     * each mail keeps that wait under our timeout; kept in the cache, the
-     * QUIT would come at process exit under the default. */
+    /* The wait for the QUIT's reply ignores CURLOPT_TIMEOUT: this bounds it
+     * (curl's default is 120 s).  The connection closes at the end of the
+     * send, on the pool thread: kept in the handle's cache, its QUIT would
+     * come from curl_easy_cleanup, on the loop. */
     curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, ms > 0 ? (ms + 999) / 1000 : 0L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     if (o.starttls)
@@ -678,11 +790,14 @@ int smtp_lua_send(lua_State *L)
         curl_easy_setopt(e, CURLOPT_USERNAME, o.username);
     if (o.password)
         curl_easy_setopt(e, CURLOPT_PASSWORD, o.password);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* not on the main thread */
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
     s->task = t;
-    s->job.done = smtp_job_done;
-    if (http_multi_add(e, &s->job) < 0) {
+    if (smtp_enqueue(s) < 0) {
         smtp_free(s);
-        return tn_err_fail(L, "protocol", "smtp: libcurl could not start the transfer");
+        return tn_err_fail(L, "protocol", "smtp: could not start the transfer");
     }
     return tn_task_suspend(L, t, smtp_cancel, s);
 nomem:

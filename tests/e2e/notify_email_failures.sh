@@ -95,7 +95,7 @@ PY
 # for DATA's 354 (the slow server), and a run that ends while a spawned
 # notify is still in flight.  A cancel cuts the connection at once: it does
 # not end the DATA (the server would deliver an empty mail) nor wait for the
-# server (timeout = 5 here).
+# server (timeout = 5 here), and the run's end waits at most a second for it.
 cat >cancel.lua <<'LUA'
 local t0 = time.monotonic()
 local a = task.spawn(function() return notify("mute5", "x") end)
@@ -104,6 +104,7 @@ time.sleep(0.5)
 a:cancel()
 b:cancel()
 print(("CANCELLED %.2f"):format(time.monotonic() - t0))
+time.sleep(1.2) -- the cancelled sends stop within a second, freeing their threads
 task.spawn(function() return notify({ "mute5", "slow" }, "left running") end)
 time.sleep(0.5)
 print("CANCEL-OK")
@@ -119,7 +120,7 @@ grep -qi "sanitizer\|leak" cout && { cat cout; fail "sanitizer report"; }
 [ "$(grep -c '^slow@example.com 250$' slow/rcpt.log)" = 2 ] || { cat slow/rcpt.log; fail "the slow server did not get to DATA"; }
 c=$(sed -n 's/^CANCELLED \([0-9.]*\)$/\1/p' cout)
 awk -v c="$c" 'BEGIN { exit !(c < 0.8) }' || { cat cout; fail "cancel blocked for ${c}s"; }
-awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }' || { cat cout; fail "the cancel run took $(echo "$t1 - $t0" | bc)s"; }
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 4.5) }' || { cat cout; fail "the cancel run took $(echo "$t1 - $t0" | bc)s"; }
 sleep 3.5 # past the slow server's 354: a mail would be saved by now
 [ "$(mail_count slow)" = 0 ] || { cat slow/*.eml; fail "a cancelled send delivered a mail"; }
 echo "notify_email_failures ok"

@@ -7,7 +7,8 @@ to DIR/rcpt.log ("address code").  Recipients whose local part starts with
 "reject" get 550, with "busy" 451.  Options: --starttls CERT KEY (STARTTLS
 offered and required), --smtps CERT KEY (TLS from the first byte),
 --auth USER:PASS (AUTH offered after TLS only, and required),
---slow-data SECS (the 354 answer to DATA comes that late).
+--slow-data SECS (the 354 answer to DATA comes that late), --slow-eod SECS
+(so does the answer to the final ".").
 """
 import argparse
 import asyncio
@@ -20,8 +21,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, folder):
+    def __init__(self, folder, eod_delay=0.0):
         self.folder = folder
+        self.eod_delay = eod_delay
         self.n = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -38,6 +40,7 @@ class Sink:
         return code
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.eod_delay)
         self.n += 1
         base = os.path.join(self.folder, str(self.n))
         with open(base + ".eml", "wb") as f:
@@ -77,9 +80,10 @@ def main():
     ap.add_argument("--smtps", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth")
     ap.add_argument("--slow-data", type=float, default=0.0)
+    ap.add_argument("--slow-eod", type=float, default=0.0)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
-    handler = Sink(a.dir)
+    handler = Sink(a.dir, a.slow_eod)
     kw = {"hostname": "localhost", "decode_data": False}
     if a.starttls:
         kw["tls_context"] = context(*a.starttls)
