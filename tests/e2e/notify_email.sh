@@ -34,6 +34,11 @@ assert(oc and oc.ok and oc.attempts == 1, oc and tostring(oc.error))
 -- an email: target, not in contacts; the text tries to add a header
 res = assert(notify("email:direct@example.com", "linha um\r\nBcc: evil@example.net\r\n\r\ncorpo"))
 assert(res["email:direct@example.com"].ok, tostring(res["email:direct@example.com"].error))
+-- an incident title with CR/LF: the subject holds it on one line
+local inc2 = assert(incident.open { title = "Falha\r\nBcc: evil@example.net", severity = "P2",
+  dedup_key = "crlf" })
+res = assert(notify("email:crlf@example.com", { event = "opened", incident = inc2 }))
+assert(res["email:crlf@example.com"].ok, tostring(res["email:crlf@example.com"].error))
 print("EMAIL-OK " .. inc.id)
 LUA
 
@@ -50,9 +55,10 @@ mails = []
 for meta in sorted(glob.glob("box/*.json")):
     raw = open(meta[:-5] + ".eml", "rb").read()
     mails.append((json.load(open(meta)), raw, email.message_from_bytes(raw, policy=email.policy.default)))
-assert len(mails) == 3, [m[0] for m in mails]
+assert len(mails) == 4, [m[0] for m in mails]
 by = {tuple(sorted(env["rcpt_tos"])): (env, raw, msg) for env, raw, msg in mails}
-assert set(by) == {("a@example.com", "b@example.com"), ("oncall@example.com",), ("direct@example.com",)}, by.keys()
+assert set(by) == {("a@example.com", "b@example.com"), ("oncall@example.com",), ("direct@example.com",),
+                   ("crlf@example.com",)}, by.keys()
 for env, raw, msg in mails:
     assert env["mail_from"] in ("tocsin@example.com",), env
     # CRLF line endings only, 7-bit on the wire, lines under 78 characters
@@ -84,6 +90,9 @@ env, raw, msg = by[("direct@example.com",)]
 assert msg["Subject"] == "linha um", repr(msg["Subject"])
 assert msg.get_content().replace("\r\n", "\n").startswith("linha um\nBcc: evil@example.net\n\ncorpo\n"), repr(msg.get_content())
 assert sum(1 for k in msg.keys() if k.lower() == "subject") == 1
+env, raw, msg = by[("crlf@example.com",)]
+assert re.fullmatch(r"\[P2\] INC-\d+ Falha Bcc: evil@example.net \(triggered\)", msg["Subject"]), msg["Subject"]
+assert b"\r\nBcc:" not in raw.split(b"\r\n\r\n")[0] and msg["Bcc"] is None, raw
 PY
 
 # a recipient with CR/LF: refused, nothing sent
