@@ -1,14 +1,13 @@
-/* smtp_lua.c — one mail over SMTP: the RFC 5322 message built here (the
- * wire format is mechanism, and building it next to the wire is what makes
- * header injection impossible whoever calls us: mail_msg.c), sent by libcurl
- * on a libuv pool thread while the task that asked is suspended.
+/* smtp_lua.c — smtp{...}: one mail over SMTP.  The message comes from
+ * mail_msg.c (next to the wire, so no caller can inject a header); libcurl
+ * sends it on a libuv pool thread while the task that asked is suspended.
  *
  * Not on the process-wide multi (http_multi.c) as HTTP is: libcurl's SMTP
  * ends every mail inside its "done" step, which sends the final "." and
  * then waits for the server's reply synchronously (smtp_done ->
- * smtp_block_statemach, curl 7.88 to 8.x), and FORBID_REUSE's QUIT does the
- * same.  On the multi that wait freezes the loop — every runbook, the
- * daemon's API — for as long as the server takes, up to the timeout (a
+ * smtp_block_statemach, in 7.88 as in today's 8.x); FORBID_REUSE's QUIT
+ * waits too.  On the multi that wait froze the loop — every runbook, the
+ * daemon's API — for as long as the server took, up to the timeout (a
  * server answering "." after 300 ms stalled the loop 305 ms).  As PQcancel
  * in sql_net.c, the blocking call goes to the pool instead. */
 #include "smtp_lua.h"
