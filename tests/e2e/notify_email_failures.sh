@@ -88,7 +88,8 @@ import glob, json, sys
 t0 = float(sys.argv[1])
 got = [json.load(open(f)) for f in glob.glob("box/*.json")]
 assert [g["rcpt_tos"] for g in got] == [["good@example.com"]], got
-assert got[0]["t"] - t0 < 0.5, got[0]["t"] - t0
+# before the mute server's 1 s timeout and the dead one's retries
+assert got[0]["t"] - t0 < 0.9, got[0]["t"] - t0
 PY
 
 # cancelled mid-send: waiting for the greeting (the mute server) and waiting
@@ -97,20 +98,23 @@ PY
 # not end the DATA (the server would deliver an empty mail) nor wait for the
 # server (timeout = 5 here), and the run's end waits at most a second for it.
 cat >cancel.lua <<'LUA'
-local t0 = time.monotonic()
 local a = task.spawn(function() return notify("mute5", "x") end)
 local b = task.spawn(function() return notify("slow", "x") end)
-time.sleep(0.5)
+time.sleep(1)
+local t0 = time.monotonic()
 a:cancel()
 b:cancel()
 print(("CANCELLED %.2f"):format(time.monotonic() - t0))
 time.sleep(1.2) -- the cancelled sends stop within a second, freeing their threads
 task.spawn(function() return notify({ "mute5", "slow" }, "left running") end)
-time.sleep(0.5)
+time.sleep(1)
 print("CANCEL-OK")
 LUA
+"$TOCSIN" run cancel.lua --yes --config tocsin.lua >cout 2>&1 &
+pid=$!
+for _ in $(seq 200); do grep -q CANCEL-OK cout && break; sleep 0.05; done
 t0=$(date +%s.%N)
-"$TOCSIN" run cancel.lua --yes --config tocsin.lua >cout 2>&1
+wait $pid
 rc=$?
 t1=$(date +%s.%N)
 grep -q CANCEL-OK cout || { cat cout; fail "cancel runbook did not finish"; }
@@ -119,8 +123,10 @@ grep -qi "sanitizer\|leak" cout && { cat cout; fail "sanitizer report"; }
 [ "$(wc -l <mute.log)" = 3 ] || { cat mute.log cout; fail "cancelled sends did not connect"; }
 [ "$(grep -c '^slow@example.com 250$' slow/rcpt.log)" = 2 ] || { cat slow/rcpt.log; fail "the slow server did not get to DATA"; }
 c=$(sed -n 's/^CANCELLED \([0-9.]*\)$/\1/p' cout)
-awk -v c="$c" 'BEGIN { exit !(c < 0.8) }' || { cat cout; fail "cancel blocked for ${c}s"; }
-awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 4.5) }' || { cat cout; fail "the cancel run took $(echo "$t1 - $t0" | bc)s"; }
+awk -v c="$c" 'BEGIN { exit !(c < 0.3) }' || { cat cout; fail "cancel blocked for ${c}s"; }
+# from the runbook's end to the process's: the sends in flight stop within
+# a second (waiting for their timeouts would take 5 s)
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }' || { cat cout; fail "the run took $(echo "$t1 - $t0" | bc)s to end"; }
 sleep 3.5 # past the slow server's 354: a mail would be saved by now
 [ "$(mail_count slow)" = 0 ] || { cat slow/*.eml; fail "a cancelled send delivered a mail"; }
 echo "notify_email_failures ok"
