@@ -12,6 +12,7 @@
 #include "notify_lua.h"
 #include "server.h"
 #include "shell_lua.h"
+#include "smtp_lua.h"
 #include "sql_lua.h"
 #include "task.h"
 #include "template_lua.h"
@@ -48,7 +49,7 @@ const module_reg modules_list[] = {
     {"confirm", open_confirm, confirm_lua_shutdown},
     {"incident", incident_lua_open, NULL},
     {"template", template_lua_open, NULL},
-    {"notify", notify_lua_open, NULL},
+    {"notify", notify_lua_open, smtp_lua_shutdown},
     {NULL, NULL, NULL},
 };
 

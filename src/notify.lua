@@ -12,7 +12,8 @@
 -- failed delivery is a result, not an error.  Every outcome is logged.
 -- Payloads (policy is here): webhook {event, text, role, severity, summary,
 -- incident = {id, title, severity, status}}; slack {text, blocks}; pagerduty
--- Events API v2; file: one JSON line; console: log.info.
+-- Events API v2; file: one JSON line; console: log.info; email: a text/plain
+-- mail through H.smtp (smtp_lua.c), and "email:ADDRESS" in contacts.
 local H = ...
 local type, pairs, ipairs, tostring, error = type, pairs, ipairs, tostring, error
 local sort, concat = table.sort, table.concat
@@ -23,7 +24,8 @@ local PD_SEVERITY = {
   critical = "critical", error = "error", warning = "warning", info = "info",
 }
 local PD_ACTION = { opened = "trigger", acknowledged = "acknowledge", resolved = "resolve" }
-local KINDS = { slack = true, pagerduty = true, webhook = true, file = true, console = true }
+local KINDS = { slack = true, pagerduty = true, webhook = true, file = true, console = true,
+  email = true }
 local EVENTS = {
   opened = true, reminder = true, escalated = true, status_update = true, acknowledged = true,
   mitigated = true, resolved = true, note = true,
@@ -123,6 +125,70 @@ function payload.pagerduty(m, ch)
   }
 end
 
+-- Email: the subject is the incident's headline without the text, which
+-- goes in the body with the incident's fields (the mail must make sense
+-- read alone, on a phone).
+local function email_subject(m)
+  local inc = m.incident
+  if inc then
+    return ("[%s] %s %s (%s)"):format(tostring(inc.severity or m.severity or "?"),
+      tostring(inc.id), tostring(inc.title or ""), tostring(inc.status or ""))
+  end
+  local first = m.text:match("^[^\r\n]*")
+  return first ~= "" and first or ("Tocsin: " .. m.event)
+end
+
+function payload.email(m, _, role)
+  local inc, out = m.incident, {}
+  local function add(label, v) if v ~= nil and v ~= "" then out[#out + 1] = label .. v end end
+  if m.text ~= "" then out[1], out[2] = m.text, "" end
+  if inc then
+    add("Incident: ", tostring(inc.id) .. " " .. tostring(inc.title or ""))
+    add("Severity: ", tostring(inc.severity or m.severity or "?"))
+    add("Status:   ", inc.status and tostring(inc.status))
+  else
+    add("Severity: ", m.severity)
+  end
+  add("Event:    ", m.event)
+  add("Role:     ", role or m.role)
+  if m.summary ~= m.text then add("Summary:  ", m.summary) end
+  out[#out + 1] = ""
+  out[#out + 1] = "-- Tocsin"
+  return concat(out, "\n") .. "\n"
+end
+
+-- SMTP's 4xx replies are transient (RFC 5321 4.2.1): tried again, as
+-- connect and DNS failures are.  5xx, auth, TLS and timeouts are not (after
+-- a timeout the mail may have been delivered).
+local function email_retryable(err)
+  if type(err) ~= "table" then return false end
+  if err.kind == "connect" or err.kind == "dns" then return true end
+  return math.type(err.code) == "integer" and err.code >= 400 and err.code < 500
+end
+
+local function deliver_email(M, r, ch, m, role)
+  local mail = {
+    url = ch.url, from = ch.from, to = ch.to, subject = email_subject(m),
+    body = payload.email(m, ch, role), username = ch.username, password = ch.password,
+    starttls = ch.starttls, insecure = ch.insecure, cacert = ch.cacert, timeout = ch.timeout or 10,
+  }
+  local ok, err
+  M.task.retry({ attempts = 3, delay = 0.5 }, function()
+    r.attempts = r.attempts + 1
+    local called
+    called, ok, err = pcall(H.smtp, mail)
+    if not called then ok, err = nil, ok end -- a bad option raised: no retry
+    if not ok and email_retryable(err) then return nil, err end
+    return true
+  end)
+  r.ok = ok == true
+  if not r.ok then
+    r.error = tostring(err)
+    if type(err) == "table" then r.status = err.code end
+  end
+  return r
+end
+
 local function retryable(res, err)
   if res then return res.status >= 500 or res.status == 429 end
   return err and (err.kind == "connect" or err.kind == "dns")
@@ -142,6 +208,7 @@ local function deliver(M, name, ch, m, role)
     r.ok, r.attempts, r.error = ok == true, 1, e
     return r
   end
+  if ch.kind == "email" then return deliver_email(M, r, ch, m, role) end
   local url = ch.url or (ch.kind == "pagerduty" and PD_URL) or nil
   if type(url) ~= "string" then
     r.error = "channel '" .. name .. "' has no url"
@@ -170,6 +237,32 @@ local function deliver(M, name, ch, m, role)
   return r
 end
 
+-- "email:ADDRESS" (in contacts, or as a target): the config's email
+-- channel (the one named "email", else the only one of kind "email") with
+-- `to` = ADDRESS.
+local function email_channel(channels, spec)
+  local ch = channels.email
+  if type(ch) ~= "table" or ch.kind ~= "email" then
+    local found = {}
+    for k, c in pairs(channels) do
+      if type(c) == "table" and c.kind == "email" then found[#found + 1] = k end
+    end
+    sort(found)
+    if #found == 0 then
+      return nil, H.err("config", ("notify: '%s' needs an email channel in the config "
+        .. "(channels = { email = { kind = \"email\", url = \"smtp://...\", from = ... } })"):format(spec))
+    elseif #found > 1 then
+      return nil, H.err("config", ("notify: '%s': several email channels (%s); name the one to use "
+        .. "'email'"):format(spec, concat(found, ", ")))
+    end
+    ch = channels[found[1]]
+  end
+  local copy = {}
+  for k, v in pairs(ch) do copy[k] = v end
+  copy.to = { spec:sub(7) }
+  return copy
+end
+
 local function resolve(target, channels, contacts)
   local list = type(target) == "table" and target or { target }
   local out, seen = {}, {}
@@ -182,6 +275,8 @@ local function resolve(target, channels, contacts)
       chs, role = contacts[n], n
     elseif type(contacts[n]) == "string" then
       chs, role = { contacts[n] }, n
+    elseif n:sub(1, 6) == "email:" then
+      chs = { n }
     end
     if not chs and ROLES[n] then
       chs, role = { "console" }, n -- a role nobody configured: the console (SPEC defaults)
@@ -192,13 +287,18 @@ local function resolve(target, channels, contacts)
     end
     for _, c in ipairs(chs) do
       local ch = channels[c]
+      if ch == nil and type(c) == "string" and c:sub(1, 6) == "email:" then
+        local e
+        ch, e = email_channel(channels, c)
+        if not ch then return nil, e end
+      end
       if type(ch) ~= "table" then
         return nil, H.err("config", ("notify: role '%s' names channel '%s', which is not configured "
           .. "(channels: %s)"):format(n, tostring(c), names(channels)))
       end
       if not KINDS[ch.kind] then
         return nil, H.err("config", ("notify: channel '%s' has kind '%s' (slack, pagerduty, webhook, "
-          .. "file, console)"):format(c, tostring(ch.kind)))
+          .. "email, file, console)"):format(c, tostring(ch.kind)))
       end
       if not seen[c] then
         seen[c] = true

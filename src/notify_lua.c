@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "redact.h"
 #include "run.h"
+#include "smtp_lua.h"
 #include "store.h"
 #include "tocsin/primitive.h"
 #include "util.h"
@@ -138,6 +139,8 @@ int notify_lua_open(lua_State *L)
                                    {"timeline", notify_timeline},
                                    {NULL, NULL}};
     luaL_newlib(L, fns);
+    lua_pushcfunction(L, smtp_lua_send); /* the email channel */
+    lua_setfield(L, -2, "smtp");
     lua_call(L, 1, 1);
     return 1;
 }
