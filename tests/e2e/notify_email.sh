@@ -18,14 +18,14 @@ return {
     mail = { kind = "email", url = "smtp://127.0.0.1:$SMTP_PORT", timeout = 5,
              from = "Tocsin Alertas <tocsin@example.com>", to = { "a@example.com", "b@example.com" } },
   },
-  contacts = { first_responder = { "mail", "email:oncall@example.com" } },
+  contacts = { on_call = { "mail", "email:oncall@example.com" } }, -- not a role the incident clock pages
 }
 LUA
 
 cat >rb.lua <<'LUA'
 local inc = assert(incident.open { title = "Banco de dados indisponível", severity = "P0",
   dedup_key = "db" })
-local res = assert(notify("first_responder", { event = "opened", incident = inc,
+local res = assert(notify("on_call", { event = "opened", incident = inc,
   text = "Conexões recusadas; verificar a réplica.\nAção: reiniciar o serviço." }))
 assert(#res == 2, "two deliveries, got " .. #res)
 assert(res.mail.ok and res.mail.attempts == 1, tostring(res.mail.error))
@@ -80,7 +80,7 @@ assert [a.addr_spec for a in msg["To"].addresses] == ["a@example.com", "b@exampl
 body = msg.get_content().replace("\r\n", "\n")  # QP keeps the wire's CRLF
 assert body.startswith("Conexões recusadas; verificar a réplica.\nAção: reiniciar o serviço.\n"), repr(body)
 for line in ("Incident: %s Banco de dados indisponível" % inc, "Severity: P0", "Event:    opened",
-             "Role:     first_responder"):
+             "Role:     on_call"):
     assert line in body.splitlines(), (line, body)
 env, raw, msg = by[("oncall@example.com",)]
 assert msg["Subject"] == subject and [a.addr_spec for a in msg["To"].addresses] == ["oncall@example.com"], msg

@@ -6,9 +6,13 @@
 # update, the commander at 4x, then everyone paged told of the resolution,
 # each with the exact payload fields of its channel kind.  A P0 calls the
 # incident commander at once; acknowledged then resolved early, it gets no
-# reminder and no escalation.  Every firing is on the incident's timeline.
+# reminder and no escalation.  The escalation engineer also has an e-mail
+# contact: a real SMTP server receives the escalation.  Every firing is on
+# the incident's timeline.
 . "$SRC/tests/e2e/lib.bash"
+. "$SRC/tests/e2e/smtp_lib.bash"
 cd "$WORK" || exit 1
+start_smtp box
 python3 "$SRC/tests/e2e/notify_receiver.py" --port-file port --log posts.jsonl >recv.log 2>&1 &
 _started+=($!)
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
@@ -27,8 +31,9 @@ return {
     ic = { kind = "webhook", url = "$base/ok/ic" },
     ic_hangs = { kind = "webhook", url = "$base/hang/ic", timeout = 1 },
     po = { kind = "webhook", url = "$base/ok/po" },
+    email = { kind = "email", url = "smtp://127.0.0.1:$SMTP_PORT", from = "tocsin@example.com", timeout = 5 },
   },
-  contacts = { first_responder = { "fr", "slack", "pd" }, escalation_engineer = { "ee", "ee_down" },
+  contacts = { first_responder = { "fr", "slack", "pd" }, escalation_engineer = { "ee", "ee_down", "email:ee@example.com" },
                incident_commander = { "ic", "ic_hangs" }, product_owner = { "po" } },
   severity = { P1 = { respond = 1, update = 3 }, P0 = { respond = "1s" } },
 }
@@ -59,25 +64,25 @@ posts = [p for p in posts if p["path"].startswith("/ok/")]
 def at(name, event):
     return [p for p in posts if p["path"] == "/ok/" + name and
             (p["body"].get("event") if "event" in p["body"] else None) == event]
-t0 = min(p["t"] for p in posts)
+t0 = min(p["t"] for p in posts)  # the first post comes a little after the opening: 0.1-0.2 s of slack below
 def one(name, event, lo, hi):
     got = at(name, event)
     assert len(got) == 1, f"{name} {event}: {len(got)} posts"
     dt = got[0]["t"] - t0
     assert lo <= dt <= hi, f"{name} {event} at {dt:.2f} s, wanted {lo}..{hi}"
     return got[0]["body"]
-b = one("fr", "opened", 0, 0.8)
+b = one("fr", "opened", 0, 1.5)
 assert b["role"] == "first_responder" and b["text"] == "p95 de 40 s", b
 assert b["incident"] == {"id": "INC-1", "title": "Geração de seções lenta", "severity": "P1",
                          "status": "triggered"}, b
-b = one("fr", "reminder", 0.9, 2.2)
+b = one("fr", "reminder", 0.8, 2.8)
 assert "not acknowledged" in b["text"], b
-b = one("ee", "escalated", 1.9, 3.2)
+b = one("ee", "escalated", 1.8, 3.8)
 assert b["role"] == "escalation_engineer" and "escalated to the escalation engineer" in b["text"], b
-b = one("po", "status_update", 2.9, 4.2)
+b = one("po", "status_update", 2.8, 4.8)
 assert b["role"] == "product_owner" and "Prezados usuários" in b["text"], b
 assert "a cada 3 segundos" in b["text"], b
-b = one("ic", "escalated", 3.9, 5.2)
+b = one("ic", "escalated", 3.8, 5.8)
 assert b["role"] == "incident_commander", b
 # Resolved: everyone paged (first responder, escalation engineer, commander)
 # and the stakeholders, with the playbook's incident-resolved text.
@@ -99,10 +104,23 @@ for p in pd:
 assert len(posts) == 3 + 3 + 1 + 1 + 1 + 6, len(posts)
 PY
 
+# The escalation engineer's e-mail: the escalation, then the resolution.
+"$PY" - <<'PY' || fail "e-mail: $(ls box)"
+import email, email.policy, glob, json
+mails = []
+for meta in sorted(glob.glob("box/*.json")):
+    msg = email.message_from_bytes(open(meta[:-5] + ".eml", "rb").read(), policy=email.policy.default)
+    mails.append((json.load(open(meta))["rcpt_tos"], msg["Subject"], msg.get_content()))
+assert [m[0] for m in mails] == [["ee@example.com"]] * 2, mails
+assert mails[0][1] == "[P1] INC-1 Geração de seções lenta (triggered)", mails[0][1]
+assert "escalated to the escalation engineer" in mails[0][2] and "Event:    escalated" in mails[0][2], mails[0][2]
+assert "pool de conexões aumentado" in mails[1][2], mails[1][2]
+PY
+
 # The timeline says what the clock did.
 expect_exit 0 "$TOCSIN" incident INC-1
 for want in "reminder .*first_responder: fr ok, slack ok, pd ok" \
-  "escalated .*escalation_engineer: ee ok, ee_down failed (HTTP 500)" \
+  "escalated .*escalation_engineer: ee ok, ee_down failed (HTTP 500), email:ee@example.com ok" \
   "escalated .*incident_commander: ic ok, ic_hangs failed (timeout" "status_update .*product_owner: po ok" \
   "resolved .*first_responder: fr ok"; do
   grep -q -- "$want" out || fail "timeline lacks '$want': $(cat out)"
