@@ -151,7 +151,7 @@ static int next_times(const char *expr, const tz_zone *z, int64_t from, long cou
             return -1;
         }
         if (rc < 0) {
-            snprintf(err, errlen, "times past the year 100000 are out of range");
+            snprintf(err, errlen, "--from is too far from today to compute with");
             return -1;
         }
         char line[64];

@@ -477,6 +477,18 @@ static int is_utc_name(const char *name)
     return !name || !*name || !strcmp(name, "UTC") || !strcmp(name, "Etc/UTC");
 }
 
+/* UTC without a file: one type, no transitions, no rule. */
+static int make_utc(tz_zone *z)
+{
+    z->ntypes = 1;
+    z->nchars = 4;
+    z->types = calloc(1, sizeof *z->types);
+    z->chars = strdup("UTC");
+    z->times = calloc(1, sizeof *z->times);
+    z->idx = calloc(1, 1);
+    return z->types && z->chars && z->times && z->idx ? 0 : -1;
+}
+
 int tz_open(tz_zone **out, const char *name, char *err, size_t errlen)
 {
     *out = NULL;
@@ -486,13 +498,7 @@ int tz_open(tz_zone **out, const char *name, char *err, size_t errlen)
         return fail(err, errlen, "out of memory");
     }
     if (is_utc_name(name)) { /* built in: works without tzdata installed */
-        z->ntypes = 1;
-        z->nchars = 4;
-        z->types = calloc(1, sizeof *z->types);
-        z->chars = strdup("UTC");
-        z->times = calloc(1, sizeof *z->times);
-        z->idx = calloc(1, 1);
-        if (!z->types || !z->chars || !z->times || !z->idx) {
+        if (make_utc(z) < 0) {
             tz_close(z);
             return fail(err, errlen, "out of memory");
         }
@@ -515,6 +521,15 @@ int tz_open(tz_zone **out, const char *name, char *err, size_t errlen)
     size_t len = 0;
     int errnum = 0;
     unsigned char *data = read_file(path, &len, &errnum);
+    if (!data && errnum == ENOENT && !strcmp(name, "local")) {
+        /* No /etc/localtime (a bare container): UTC, as glibc does. */
+        if (make_utc(z) < 0) {
+            tz_close(z);
+            return fail(err, errlen, "out of memory");
+        }
+        *out = z;
+        return 0;
+    }
     if (!data) {
         fail(err, errlen, "unknown time zone '%s' (%s: %s)", name, path,
              errnum == EISDIR ? "a folder of zones, not a zone" : strerror(errnum));
