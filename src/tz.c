@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { MAX_FILE = 1 << 20, DAY = 86400, MAX_OFFSET = 26 * 3600 };
 
@@ -435,6 +436,7 @@ static int name_ok(const char *name)
     return 1;
 }
 
+/* The whole file, sized by fstat: zone files are a few KiB. */
 static unsigned char *read_file(const char *path, size_t *len, int *errnum)
 {
     FILE *f = fopen(path, "rb");
@@ -442,16 +444,24 @@ static unsigned char *read_file(const char *path, size_t *len, int *errnum)
         *errnum = errno;
         return NULL;
     }
-    unsigned char *data = malloc(MAX_FILE);
-    size_t n = data ? fread(data, 1, MAX_FILE, f) : 0;
-    *errnum = data ? (ferror(f) ? errno : 0) : ENOMEM;
+    struct stat st;
+    unsigned char *data = NULL;
+    *errnum = 0;
+    if (fstat(fileno(f), &st) < 0)
+        *errnum = errno;
+    else if (S_ISDIR(st.st_mode))
+        *errnum = EISDIR;
+    else if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE)
+        *errnum = EFBIG;
+    else if (!(data = malloc((size_t)st.st_size + 1)))
+        *errnum = ENOMEM;
+    else if ((*len = fread(data, 1, (size_t)st.st_size, f)) != (size_t)st.st_size)
+        *errnum = ferror(f) ? EIO : EAGAIN; /* changed while being read */
     fclose(f);
-    if (!data || *errnum || n == MAX_FILE) {
-        *errnum = *errnum ? *errnum : EFBIG;
+    if (*errnum) {
         free(data);
         return NULL;
     }
-    *len = n;
     return data;
 }
 

@@ -160,7 +160,7 @@ static void test_broken(void)
     }
     CHECK(refused > (int)len - 30); /* only cuts inside the footer's last bytes may open */
     uint64_t rng = 12345;
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < 600; i++) {
         memcpy(f, real, len);
         for (int k = 0; k < 4; k++) {
             rng = rng * 6364136223846793005u + 1442695040888963407u;
@@ -169,7 +169,7 @@ static void test_broken(void)
         put_file("Flip", f, len);
         if (tz_open(&z, "Flip", err, sizeof err) == 0) {
             int64_t out[2];
-            for (int64_t t = at(1900, 1, 1, 0, 0); t < at(2100, 1, 1, 0, 0); t += 86400 * 97)
+            for (int64_t t = at(1900, 1, 1, 0, 0); t < at(2100, 1, 1, 0, 0); t += 86400 * 367)
                 tz_local_to_utc(z, t, out);
             tz_close(z);
         }
