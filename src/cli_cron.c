@@ -73,6 +73,9 @@ static int parse_time(const char *text, const tz_zone *z, int64_t *out, char *er
             goto bad;
         if (*s == ':' && (s++, digits(&s, 2, &sec) < 0))
             goto bad;
+        if ((*s == '.' || *s == ',') && s[1] >= '0' && s[1] <= '9') /* fraction: ignored */
+            for (s++; *s >= '0' && *s <= '9'; s++)
+                ;
     }
     if (mo < 1 || mo > 12 || d < 1 || d > tz_days_in_month(y, mo) || h > 23 || mi > 59 ||
         sec > 59) {
