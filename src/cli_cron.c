@@ -73,6 +73,9 @@ static int parse_time(const char *text, const tz_zone *z, int64_t *out, char *er
             goto bad;
         if (*s == ':' && (s++, digits(&s, 2, &sec) < 0))
             goto bad;
+        if ((*s == '.' || *s == ',') && s[1] >= '0' && s[1] <= '9') /* fraction: ignored */
+            for (s++; *s >= '0' && *s <= '9'; s++)
+                ;
     }
     if (mo < 1 || mo > 12 || d < 1 || d > tz_days_in_month(y, mo) || h > 23 || mi > 59 ||
         sec > 59) {
@@ -151,7 +154,7 @@ static int next_times(const char *expr, const tz_zone *z, int64_t from, long cou
             return -1;
         }
         if (rc < 0) {
-            snprintf(err, errlen, "times past the year 100000 are out of range");
+            snprintf(err, errlen, "--from is too far from today to compute with");
             return -1;
         }
         char line[64];

@@ -71,7 +71,7 @@ static int parse_value(const field_spec *f, const char **s, const char *end, int
                        size_t plen)
 {
     const char *p = *s;
-    if (is_digit(*p)) {
+    if (p < end && is_digit(*p)) {
         long n = 0;
         while (p < end && is_digit(*p) && n <= 1000)
             n = n * 10 + (*p++ - '0');
@@ -83,7 +83,7 @@ static int parse_value(const field_spec *f, const char **s, const char *end, int
         *s = p;
         return 0;
     }
-    if (is_alpha(*p)) {
+    if (p < end && is_alpha(*p)) {
         while (p < end && is_alpha(*p))
             p++;
         if (!f->names) {
@@ -149,8 +149,8 @@ static int parse_field(const field_spec *f, const char *text, size_t len, uint64
             if (s == iend || !is_digit(*s))
                 return field_error(err, errlen, f, text, len, "step is not a number:", item, ilen);
             long n = 0;
-            while (s < iend && is_digit(*s) && n <= 1000)
-                n = n * 10 + (*s++ - '0');
+            for (; s < iend && is_digit(*s); s++)
+                n = n > 1000 ? n : n * 10 + (*s - '0');
             /* A step as wide as the whole field only ever hits its first
              * value: a step of 90 on minutes means "at :00", never "every
              * 90 minutes".  Refuse it rather than run hourly by surprise. */

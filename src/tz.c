@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { MAX_FILE = 1 << 20, DAY = 86400, MAX_OFFSET = 26 * 3600 };
 
@@ -435,6 +436,7 @@ static int name_ok(const char *name)
     return 1;
 }
 
+/* The whole file, sized by fstat: zone files are a few KiB. */
 static unsigned char *read_file(const char *path, size_t *len, int *errnum)
 {
     FILE *f = fopen(path, "rb");
@@ -442,16 +444,24 @@ static unsigned char *read_file(const char *path, size_t *len, int *errnum)
         *errnum = errno;
         return NULL;
     }
-    unsigned char *data = malloc(MAX_FILE);
-    size_t n = data ? fread(data, 1, MAX_FILE, f) : 0;
-    *errnum = data ? (ferror(f) ? errno : 0) : ENOMEM;
+    struct stat st;
+    unsigned char *data = NULL;
+    *errnum = 0;
+    if (fstat(fileno(f), &st) < 0)
+        *errnum = errno;
+    else if (S_ISDIR(st.st_mode))
+        *errnum = EISDIR;
+    else if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE)
+        *errnum = EFBIG;
+    else if (!(data = malloc((size_t)st.st_size + 1)))
+        *errnum = ENOMEM;
+    else if ((*len = fread(data, 1, (size_t)st.st_size, f)) != (size_t)st.st_size)
+        *errnum = ferror(f) ? EIO : EAGAIN; /* changed while being read */
     fclose(f);
-    if (!data || *errnum || n == MAX_FILE) {
-        *errnum = *errnum ? *errnum : EFBIG;
+    if (*errnum) {
         free(data);
         return NULL;
     }
-    *len = n;
     return data;
 }
 
@@ -477,6 +487,18 @@ static int is_utc_name(const char *name)
     return !name || !*name || !strcmp(name, "UTC") || !strcmp(name, "Etc/UTC");
 }
 
+/* UTC without a file: one type, no transitions, no rule. */
+static int make_utc(tz_zone *z)
+{
+    z->ntypes = 1;
+    z->nchars = 4;
+    z->types = calloc(1, sizeof *z->types);
+    z->chars = strdup("UTC");
+    z->times = calloc(1, sizeof *z->times);
+    z->idx = calloc(1, 1);
+    return z->types && z->chars && z->times && z->idx ? 0 : -1;
+}
+
 int tz_open(tz_zone **out, const char *name, char *err, size_t errlen)
 {
     *out = NULL;
@@ -486,13 +508,7 @@ int tz_open(tz_zone **out, const char *name, char *err, size_t errlen)
         return fail(err, errlen, "out of memory");
     }
     if (is_utc_name(name)) { /* built in: works without tzdata installed */
-        z->ntypes = 1;
-        z->nchars = 4;
-        z->types = calloc(1, sizeof *z->types);
-        z->chars = strdup("UTC");
-        z->times = calloc(1, sizeof *z->times);
-        z->idx = calloc(1, 1);
-        if (!z->types || !z->chars || !z->times || !z->idx) {
+        if (make_utc(z) < 0) {
             tz_close(z);
             return fail(err, errlen, "out of memory");
         }
@@ -515,6 +531,15 @@ int tz_open(tz_zone **out, const char *name, char *err, size_t errlen)
     size_t len = 0;
     int errnum = 0;
     unsigned char *data = read_file(path, &len, &errnum);
+    if (!data && errnum == ENOENT && !strcmp(name, "local")) {
+        /* No /etc/localtime (a bare container): UTC, as glibc does. */
+        if (make_utc(z) < 0) {
+            tz_close(z);
+            return fail(err, errlen, "out of memory");
+        }
+        *out = z;
+        return 0;
+    }
     if (!data) {
         fail(err, errlen, "unknown time zone '%s' (%s: %s)", name, path,
              errnum == EISDIR ? "a folder of zones, not a zone" : strerror(errnum));

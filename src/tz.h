@@ -20,7 +20,8 @@ typedef struct tz_zone tz_zone;
 #define TZ_MAX_ABS_SECS ((int64_t)1 << 53)
 
 /* Opens a zone by its IANA name, read from /usr/share/zoneinfo/NAME (or
- * $TZDIR/NAME).  NULL, "" and "UTC" give UTC; "local" is /etc/localtime.
+ * $TZDIR/NAME).  NULL, "", "UTC" and "Etc/UTC" give UTC (built in,
+ * no file needed); "local" is /etc/localtime, UTC when there is none.
  * Names are relative paths of letters, digits and "/_+-." with no "." or
  * ".." component: a zone name can never reach outside the zone folder.
  * Returns 0, or -1 with a message in err. */

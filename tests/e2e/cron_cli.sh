@@ -17,6 +17,8 @@ printf '%s\n' 2026-12-07T02:00:00+00:00 2026-12-08T02:00:00+00:00 2026-12-09T02:
 # repeated wall time (its first occurrence: 01:30 EDT, then 01:45 EDT).
 expect_exit 0 "$TOCSIN" cron '@hourly' --tz America/Sao_Paulo --from 2026-03-08T01:30:00-03:00 -n 1
 [ "$(cat "$WORK/out")" = 2026-03-08T02:00:00-03:00 ] || fail "offset --from: $(cat "$WORK/out")"
+expect_exit 0 "$TOCSIN" cron '*/5 * * * *' --tz UTC --from 2026-03-08T01:34:59.999999Z -n 1
+[ "$(cat "$WORK/out")" = 2026-03-08T01:35:00+00:00 ] || fail "fractional --from: $(cat "$WORK/out")"
 expect_exit 0 "$TOCSIN" cron '0 0 * * *' --tz Asia/Kolkata --from @1780000000 -n 1
 [ "$(cat "$WORK/out")" = 2026-05-30T00:00:00+05:30 ] || fail "@seconds --from: $(cat "$WORK/out")"
 expect_exit 0 "$TOCSIN" cron '0 * * * *' --tz Europe/Berlin --from 2026-10-25 -n 4

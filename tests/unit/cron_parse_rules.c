@@ -140,6 +140,8 @@ static void test_errors(void)
     CHECK(parse_fails("*/0 * * * *", "minute field", "step must be 1 or more: '*/0'"));
     CHECK(parse_fails("*/60 * * * *", "minute field", "larger than the field's range"));
     CHECK(parse_fails("*/ * * * *", "minute field", "step is not a number"));
+    CHECK(parse_fails("*/99999 * * * *", "minute field", "larger than the field's range"));
+    CHECK(parse_fails("5- * * * *", "minute field", "expected a number"));
     CHECK(parse_fails("5/10 * * * *", "minute field", "a step needs '*' or a range"));
     CHECK(parse_fails("30-10 * * * *", "minute field", "backwards range"));
     CHECK(parse_fails("1,,2 * * * *", "minute field '1,,2'", "empty list item"));
