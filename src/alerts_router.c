@@ -1,0 +1,543 @@
+/* alerts_router.c — the config's `alerts` routes, and what an alert may start:
+ * dedup while a run for the same runbook and key is alive, a cooldown after
+ * each start; one bounded hash table of runbook+key entries, whose expired
+ * cooldowns are swept when it is full.  Pure logic on a caller-given clock. */
+#include "alerts.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+typedef struct matcher {
+    char *label;
+    char **values; /* any of them */
+    int nvalues;
+} matcher;
+
+typedef struct route {
+    alerts_route pub; /* first: the daemon's view */
+    char *runbook;
+    matcher *m;
+    int nm;
+    char **key; /* label names; NULL: the fingerprint */
+    int nkey;
+} route;
+
+/* One runbook+key: its live runs and when its cooldown ends. */
+typedef struct entry {
+    struct entry *next; /* bucket chain */
+    uint64_t hash;
+    int alive;
+    double until; /* last start + cooldown */
+    size_t rlen;  /* runbook bytes, then '\0', then the key */
+    char id[];
+} entry;
+
+struct alerts_router {
+    route *routes;
+    int nroutes;
+    alerts_counters c;
+    entry **buckets;
+    size_t nbuckets; /* a power of two */
+    int count, max_entries;
+};
+
+/* ---- configuration -------------------------------------------------------- */
+
+static void routes_free(route *rs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        route *r = &rs[i];
+        free(r->runbook);
+        for (int j = 0; j < r->nm; j++) {
+            free(r->m[j].label);
+            for (int k = 0; k < r->m[j].nvalues; k++)
+                free(r->m[j].values[k]);
+            free(r->m[j].values);
+        }
+        free(r->m);
+        for (int j = 0; j < r->nkey; j++)
+            free(r->key[j]);
+        free(r->key);
+    }
+    free(rs);
+}
+
+/* The list at idx (a string is a list of one): strdup'd strings. */
+static int read_strings(lua_State *L, int idx, char ***out, int *nout)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        *out = calloc(1, sizeof **out);
+        if (!*out || !(**out = strdup(lua_tostring(L, idx))))
+            return -1;
+        *nout = 1;
+        return 0;
+    }
+    if (!lua_istable(L, idx))
+        return -1;
+    lua_Unsigned n = lua_rawlen(L, idx);
+    if (n == 0 || n > 64)
+        return -1;
+    *out = calloc(n, sizeof **out);
+    if (!*out)
+        return -1;
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        int t = lua_rawgeti(L, idx, (lua_Integer)i);
+        if (t == LUA_TSTRING)
+            (*out)[i - 1] = strdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        if (t != LUA_TSTRING || !(*out)[i - 1])
+            return -1;
+        *nout = (int)i;
+    }
+    return 0;
+}
+
+static int read_route(lua_State *L, int idx, int i, route *r, char *err, size_t errlen)
+{
+    static const char *const fields[] = {"match", "runbook", "cooldown", "key", "continue", NULL};
+    char w[48];
+    snprintf(w, sizeof w, "config: alerts[%d]", i);
+    if (!lua_istable(L, idx)) {
+        snprintf(err, errlen,
+                 "%s must be a table such as {match = {alertname = \"X\"}, "
+                 "runbook = \"name\"}",
+                 w);
+        return -1;
+    }
+    /* An unknown field is a typo ("cooldwn") that would silently change
+     * what runs at 3 a.m.: refused. */
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        int known = 0;
+        for (int k = 0; fields[k] && lua_type(L, -1) == LUA_TSTRING; k++)
+            known |= !strcmp(lua_tostring(L, -1), fields[k]);
+        if (!known) {
+            lua_pop(L, 1);
+            snprintf(err, errlen,
+                     "%s has an unknown field (known: match, runbook, cooldown, key, "
+                     "continue)",
+                     w);
+            return -1;
+        }
+    }
+    lua_pushliteral(L, "runbook");
+    if (lua_rawget(L, idx) != LUA_TSTRING || !lua_rawlen(L, -1)) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "%s.runbook must be a runbook's name", w);
+        return -1;
+    }
+    r->runbook = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    r->pub.runbook = r->runbook;
+
+    lua_pushliteral(L, "cooldown");
+    int t = lua_rawget(L, idx);
+    r->pub.cooldown = ALERTS_DEFAULT_COOLDOWN;
+    if (t == LUA_TNUMBER)
+        r->pub.cooldown = lua_tonumber(L, -1);
+    else if (t == LUA_TSTRING)
+        r->pub.cooldown = tn_parse_duration(lua_tostring(L, -1));
+    else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        r->pub.cooldown = 0;
+    else if (t != LUA_TNIL)
+        r->pub.cooldown = -1;
+    lua_pop(L, 1);
+    if (!(r->pub.cooldown >= 0) || !isfinite(r->pub.cooldown)) {
+        snprintf(err, errlen, "%s.cooldown must be a duration such as \"5m\", seconds, or false",
+                 w);
+        return -1;
+    }
+
+    lua_pushliteral(L, "continue");
+    t = lua_rawget(L, idx);
+    r->pub.cont = t == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN) {
+        snprintf(err, errlen, "%s.continue must be true or false", w);
+        return -1;
+    }
+
+    lua_pushliteral(L, "key");
+    t = lua_rawget(L, idx);
+    int bad = t != LUA_TNIL && read_strings(L, lua_gettop(L), &r->key, &r->nkey) < 0;
+    lua_pop(L, 1);
+    if (bad) {
+        snprintf(err, errlen, "%s.key must be a label name or a list of label names", w);
+        return -1;
+    }
+
+    lua_pushliteral(L, "match");
+    t = lua_rawget(L, idx);
+    int m = lua_gettop(L);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0; /* every alert */
+    }
+    if (t != LUA_TTABLE) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "%s.match must be a table of label = value", w);
+        return -1;
+    }
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, m)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    if (n > ALERTS_MAX_LABELS || !(r->m = calloc((size_t)n + 1, sizeof *r->m))) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "%s.match has too many labels", w);
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, m)) {
+        matcher *mt = &r->m[r->nm];
+        int ok = lua_type(L, -2) == LUA_TSTRING;
+        if (ok) {
+            r->nm++;
+            mt->label = strdup(lua_tostring(L, -2));
+            ok = mt->label && read_strings(L, lua_gettop(L), &mt->values, &mt->nvalues) == 0;
+        }
+        if (!ok) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                snprintf(err, errlen, "%s.match.%.64s must be a string or a list of strings", w,
+                         lua_tostring(L, -2));
+            else
+                snprintf(err, errlen, "%s.match must be a table of label = value", w);
+            lua_pop(L, 3);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+int alerts_router_configure(alerts_router *r, lua_State *L, int idx, char *err, size_t errlen)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_isnil(L, idx)) {
+        routes_free(r->routes, r->nroutes);
+        r->routes = NULL;
+        r->nroutes = 0;
+        return 0;
+    }
+    if (!lua_istable(L, idx)) {
+        snprintf(err, errlen, "config: alerts must be a list of routes");
+        return -1;
+    }
+    lua_Unsigned n = lua_rawlen(L, idx);
+    if (n > ALERTS_MAX_ROUTES) {
+        snprintf(err, errlen, "config: alerts has more than %d routes", ALERTS_MAX_ROUTES);
+        return -1;
+    }
+    route *rs = calloc(n + 1, sizeof *rs);
+    if (!rs || !lua_checkstack(L, 8)) {
+        free(rs);
+        snprintf(err, errlen, "config: alerts: out of memory");
+        return -1;
+    }
+    for (lua_Unsigned i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        int rc = read_route(L, lua_gettop(L), (int)i + 1, &rs[i], err, errlen);
+        lua_pop(L, 1);
+        if (rc < 0 || !rs[i].runbook) {
+            if (rc == 0)
+                snprintf(err, errlen, "config: alerts: out of memory");
+            routes_free(rs, (int)i + 1);
+            return -1;
+        }
+    }
+    routes_free(r->routes, r->nroutes);
+    r->routes = rs;
+    r->nroutes = (int)n;
+    return 0;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+alerts_router *alerts_router_new(int max_entries)
+{
+    alerts_router *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->max_entries = max_entries > 0 ? max_entries : ALERTS_MAX_ENTRIES;
+    return r;
+}
+
+static void entry_remove(alerts_router *r, entry *e)
+{
+    entry **pp = &r->buckets[e->hash & (r->nbuckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+    free(e);
+    r->count--;
+}
+
+void alerts_router_free(alerts_router *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry *e = r->buckets[i], *next; e; e = next) {
+            next = e->next;
+            free(e);
+        }
+    free(r->buckets);
+    routes_free(r->routes, r->nroutes);
+    free(r);
+}
+
+static uint64_t id_hash(const char *runbook, const char *key)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *s = runbook;; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL; /* the NUL too: a separator */
+        if (!*s)
+            break;
+    }
+    for (const char *s = key; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static entry *entry_find(const alerts_router *r, const char *runbook, const char *key, uint64_t h)
+{
+    if (!r->nbuckets)
+        return NULL;
+    size_t rl = strlen(runbook);
+    for (entry *e = r->buckets[h & (r->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && e->rlen == rl && !memcmp(e->id, runbook, rl) &&
+            !strcmp(e->id + rl + 1, key))
+            return e;
+    return NULL;
+}
+
+void alerts_router_expire(alerts_router *r, double now)
+{
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry *e = r->buckets[i], *next; e; e = next) {
+            next = e->next;
+            if (!e->alive && e->until <= now)
+                entry_remove(r, e);
+        }
+}
+
+/* Room for one more entry: expired cooldowns go first, then the one whose
+ * cooldown ends soonest (counted evicted); live runs are never dropped (their
+ * end must find them), so a table full of them refuses (-1). */
+static int make_room(alerts_router *r, double now)
+{
+    if (r->count < r->max_entries)
+        return 0;
+    alerts_router_expire(r, now);
+    if (r->count < r->max_entries)
+        return 0;
+    entry *victim = NULL;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry *e = r->buckets[i]; e; e = e->next)
+            if (!e->alive && (!victim || e->until < victim->until))
+                victim = e;
+    if (!victim)
+        return -1;
+    entry_remove(r, victim);
+    r->c.evicted++;
+    return 0;
+}
+
+static int grow(alerts_router *r)
+{
+    size_t nb = r->nbuckets ? r->nbuckets * 2 : 64;
+    entry **b = calloc(nb, sizeof *b);
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        for (entry *e = r->buckets[i], *next; e; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (nb - 1)];
+            b[e->hash & (nb - 1)] = e;
+        }
+    free(r->buckets);
+    r->buckets = b;
+    r->nbuckets = nb;
+    return 0;
+}
+
+/* The live run's entry (found or made): alive + 1, cooldown from now. */
+static int mark_started(alerts_router *r, const char *runbook, const char *key, double cooldown,
+                        double now)
+{
+    uint64_t h = id_hash(runbook, key);
+    entry *e = entry_find(r, runbook, key, h);
+    if (!e) {
+        if (make_room(r, now) < 0)
+            return -1;
+        if ((size_t)r->count >= r->nbuckets && grow(r) < 0)
+            return -1;
+        size_t rl = strlen(runbook), kl = strlen(key);
+        e = malloc(sizeof *e + rl + kl + 2);
+        if (!e)
+            return -1;
+        e->hash = h;
+        e->alive = 0;
+        e->rlen = rl;
+        memcpy(e->id, runbook, rl + 1);
+        memcpy(e->id + rl + 1, key, kl + 1);
+        size_t bi = h & (r->nbuckets - 1);
+        e->next = r->buckets[bi];
+        r->buckets[bi] = e;
+        r->count++;
+    }
+    e->alive++;
+    e->until = now + cooldown;
+    return 0;
+}
+
+int alerts_run_started(alerts_router *r, const char *runbook, const char *key, double cooldown,
+                       double now)
+{
+    return mark_started(r, runbook, key, cooldown, now);
+}
+
+void alerts_run_ended(alerts_router *r, const char *runbook, const char *key)
+{
+    entry *e = entry_find(r, runbook, key, id_hash(runbook, key));
+    if (e && e->alive > 0)
+        e->alive--; /* kept: its cooldown runs on (swept once over) */
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static int route_matches(const route *rt, const alerts_alert *a)
+{
+    for (int i = 0; i < rt->nm; i++) {
+        const char *v = alerts_label(a, rt->m[i].label);
+        if (!v)
+            v = ""; /* Prometheus: an absent label equals "" */
+        int any = 0;
+        for (int k = 0; k < rt->m[i].nvalues && !any; k++)
+            any = !strcmp(v, rt->m[i].values[k]);
+        if (!any)
+            return 0;
+    }
+    return 1;
+}
+
+/* The dedup key: the fingerprint, or {name="value",...} of the route's key
+ * labels in the route's order, quoted as Prometheus prints a label set. */
+static void route_key(const route *rt, const alerts_alert *a, char *out, size_t n)
+{
+    if (!rt->nkey) {
+        snprintf(out, n, "%s", a->fingerprint);
+        return;
+    }
+    buf_t b = BUF_INIT;
+    buf_init(&b, 1 << 20);
+    buf_addc(&b, '{');
+    for (int i = 0; i < rt->nkey; i++) {
+        const char *v = alerts_label(a, rt->key[i]);
+        buf_fmt(&b, "%s%s=\"", i ? "," : "", rt->key[i]);
+        for (const char *s = v ? v : ""; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                buf_addc(&b, '\\');
+            buf_addc(&b, *s);
+        }
+        buf_addc(&b, '"');
+    }
+    buf_addc(&b, '}');
+    if (!b.failed && b.n < n) {
+        memcpy(out, b.p, b.n + 1);
+    } else {
+        /* Too long to keep (or no memory for it): its hash stands for it. */
+        uint64_t h = 14695981039346656037ULL;
+        for (size_t i = 0; !b.failed && i < b.n; i++)
+            h = (h ^ (unsigned char)b.p[i]) * 1099511628211ULL;
+        snprintf(out, n, "%s#%016llx", b.failed ? a->fingerprint : "key", (unsigned long long)h);
+    }
+    buf_free(&b);
+}
+
+int alerts_admit(alerts_router *r, const alerts_alert *a, double now, alerts_decision *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < r->nroutes && n < max; i++) {
+        route *rt = &r->routes[i];
+        if (!route_matches(rt, a))
+            continue;
+        alerts_decision *d = &out[n++];
+        memset(d, 0, sizeof *d);
+        d->route = i;
+        d->runbook = rt->runbook;
+        route_key(rt, a, d->key, sizeof d->key);
+        rt->pub.routed++;
+        if (a->resolved) {
+            d->verdict = ALERTS_RESOLVED;
+            rt->pub.resolved++;
+            r->c.resolved++;
+        } else {
+            entry *e = entry_find(r, rt->runbook, d->key, id_hash(rt->runbook, d->key));
+            if (e && e->alive) {
+                d->verdict = ALERTS_DEDUPLICATED;
+                rt->pub.deduplicated++;
+                r->c.deduplicated++;
+            } else if (e && e->until > now && rt->pub.cooldown > 0) {
+                d->verdict = ALERTS_COOLING;
+                d->wait = e->until - now;
+                rt->pub.cooled_down++;
+                r->c.cooled_down++;
+            } else if (mark_started(r, rt->runbook, d->key, rt->pub.cooldown, now) < 0) {
+                d->verdict = ALERTS_THROTTLED;
+                r->c.throttled++;
+            } else {
+                d->verdict = ALERTS_START;
+                rt->pub.started++;
+                r->c.started++;
+            }
+        }
+        if (!rt->pub.cont)
+            break;
+    }
+    if (!n)
+        r->c.unrouted++;
+    return n;
+}
+
+int alerts_receive(alerts_router *r, alerts_source src, const char *body, size_t n,
+                   alerts_batch **out, char *err, size_t errlen)
+{
+    int rc = alerts_parse(src, body, n, out, err, errlen);
+    if ((unsigned)src < ALERTS_NSOURCES) {
+        if (rc < 0)
+            r->c.rejected[src]++;
+        else
+            r->c.received[src] += (uint64_t)(*out)->n;
+    }
+    return rc;
+}
+
+int alerts_router_nroutes(const alerts_router *r)
+{
+    return r->nroutes;
+}
+
+const alerts_route *alerts_router_route(const alerts_router *r, int i)
+{
+    return i >= 0 && i < r->nroutes ? &r->routes[i].pub : NULL;
+}
+
+const alerts_counters *alerts_router_counters(const alerts_router *r)
+{
+    return &r->c;
+}
+
+int alerts_router_entries(const alerts_router *r)
+{
+    return r->count;
+}
