@@ -1,7 +1,8 @@
 /* alerts_samples.h — webhook bodies for the alerts tests: the Alertmanager
  * ones were captured from a real prometheus-alertmanager 0.25 (amtool alert
  * add, webhook receiver, send_resolved); the Grafana ones follow Grafana's
- * documentation.  The same files are the fuzz seeds (tests/fuzz/corpus/alerts). */
+ * documentation.  The same bodies are the fuzz seeds (tests/fuzz/corpus/alerts,
+ * behind the digit that picks the hook). */
 #ifndef TOCSIN_TESTS_ALERTS_SAMPLES_H
 #define TOCSIN_TESTS_ALERTS_SAMPLES_H
 
