@@ -149,6 +149,11 @@ void alerts_router_free(alerts_router *r);
  *   continue = true                                also try the routes after it
  * Raw access only (no metamethods); does not raise but on memory errors. */
 int alerts_router_configure(alerts_router *r, lua_State *L, int idx, char *err, size_t errlen);
+/* The same from a loaded config (config.h): its snapshot's `alerts` field
+ * (config_load keeps fields it does not know in the snapshot). */
+struct tn_config;
+int alerts_router_configure_from(alerts_router *r, const struct tn_config *c, char *err,
+                                 size_t errlen);
 
 int alerts_router_nroutes(const alerts_router *r);
 const alerts_route *alerts_router_route(const alerts_router *r, int i);

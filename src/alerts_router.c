@@ -4,12 +4,14 @@
  * cooldowns are swept when it is full.  Pure logic on a caller-given clock. */
 #include "alerts.h"
 
+#include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "util.h"
 
 typedef struct matcher {
@@ -258,6 +260,28 @@ int alerts_router_configure(alerts_router *r, lua_State *L, int idx, char *err, 
     r->routes = rs;
     r->nroutes = (int)n;
     return 0;
+}
+
+int alerts_router_configure_from(alerts_router *r, const tn_config *c, char *err, size_t errlen)
+{
+    if (!c->st || c->ref == LUA_NOREF) { /* no config file: no routes */
+        routes_free(r->routes, r->nroutes);
+        r->routes = NULL;
+        r->nroutes = 0;
+        return 0;
+    }
+    lua_State *L = c->st->L;
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 12)) {
+        snprintf(err, errlen, "config: alerts: out of memory");
+        return -1;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+    lua_pushliteral(L, "alerts");
+    lua_rawget(L, -2);
+    int rc = alerts_router_configure(r, L, -1, err, errlen);
+    lua_settop(L, top);
+    return rc;
 }
 
 /* ---- the table ---------------------------------------------------------- */

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alerts.h"
+#include "config.h"
 
 #include "alerts_samples.h"
 #include "check.h"
@@ -359,6 +361,58 @@ static void test_reload_keeps_state(void)
     alerts_router_free(r);
 }
 
+/* The daemon's path: tocsin.lua's `alerts` list, through config_load's snapshot. */
+static void test_from_config(void)
+{
+    char dir[] = "/tmp/tocsin-alerts-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/tocsin.lua", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("return {\n"
+          "  alerts = {\n"
+          "    { match = { alertname = 'DatabaseDown' }, runbook = 'database_down' },\n"
+          "    { match = { severity = { 'critical', 'page' } }, runbook = 'triage',\n"
+          "      cooldown = '15m', key = 'alertname' },\n"
+          "  },\n"
+          "}\n",
+          f);
+    fclose(f);
+    tn_config c;
+    CHECK(config_load(&c, path, err, sizeof err) == 0);
+    alerts_router *r = alerts_router_new(0);
+    CHECK(alerts_router_configure_from(r, &c, err, sizeof err) == 0);
+    CHECK(alerts_router_nroutes(r) == 2);
+    CHECK(!strcmp(alerts_router_route(r, 0)->runbook, "database_down"));
+    CHECK(alerts_router_route(r, 1)->cooldown == 900);
+    alerts_batch *b = body(ALERTS_ALERTMANAGER, AM_FIRING_TWO);
+    alerts_decision d;
+    CHECK(admit1(r, b, 0, &d) == 1 && !strcmp(d.runbook, "database_down"));
+    alerts_batch_free(b);
+    config_free(&c);
+    /* A broken list in the file: the error names it. */
+    f = fopen(path, "w");
+    fputs("return { alerts = { { runbook = 'x', cooldown = 'later' } } }\n", f);
+    fclose(f);
+    CHECK(config_load(&c, path, err, sizeof err) == 0);
+    CHECK(alerts_router_configure_from(r, &c, err, sizeof err) == -1);
+    CHECK(strstr(err, "alerts[1].cooldown") != NULL);
+    CHECK(alerts_router_nroutes(r) == 2); /* the previous routes still serve */
+    config_free(&c);
+    /* No config file at all: no routes. */
+    tn_config none;
+    memset(&none, 0, sizeof none);
+    none.ref = LUA_NOREF;
+    CHECK(alerts_router_configure_from(r, &none, err, sizeof err) == 0);
+    CHECK(alerts_router_nroutes(r) == 0);
+    alerts_router_free(r);
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     L = luaL_newstate();
@@ -370,6 +424,7 @@ int main(void)
     test_bounded();
     test_config();
     test_reload_keeps_state();
+    test_from_config();
     lua_close(L);
     return check_report();
 }
