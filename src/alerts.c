@@ -514,8 +514,10 @@ static int read_alerts(parser *p, int idx, const char *name)
         return fail(p, "%s must be an array", name);
     if (n > ALERTS_MAX_ALERTS)
         return fail(p, "%s has more than %d alerts", name, ALERTS_MAX_ALERTS);
-    b->alerts = n ? arena_alloc(b, (size_t)n * sizeof *b->alerts) : NULL;
-    if (n && !b->alerts)
+    if (n == 0)
+        return 0; /* an empty group: b->alerts stays NULL (memset(NULL, 0, 0) is UB) */
+    b->alerts = arena_alloc(b, (size_t)n * sizeof *b->alerts);
+    if (!b->alerts)
         return oom(p);
     memset(b->alerts, 0, (size_t)n * sizeof *b->alerts);
     for (int i = 0; i < (int)n; i++) {

@@ -403,7 +403,7 @@ static void test_mutations(void)
         }
         /* Byte flips, insertions of JSON punctuation, deletions. */
         static const char punct[] = "{}[]\":,0-e.\\ntf\x80\xff";
-        for (int it = 0; it < 3000; it++) {
+        for (int it = 0; it < 1500; it++) {
             memcpy(buf, samples[k], n);
             size_t m = n;
             int edits = 1 + (int)(next_rand() % 4);
