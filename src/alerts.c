@@ -128,6 +128,7 @@ typedef struct parser {
     char *err;
     size_t errlen;
     size_t mem, mem_max; /* the decoder's heap, bounded */
+    int over;            /* an allocation was refused by that bound */
     const char *body;
     size_t n;
 } parser;
@@ -174,8 +175,10 @@ static void *parser_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         free(ptr);
         return NULL;
     }
-    if (nsize > osize && p->mem + (nsize - osize) > p->mem_max)
+    if (nsize > osize && p->mem + (nsize - osize) > p->mem_max) {
+        p->over = 1;
         return NULL;
+    }
     void *np = realloc(ptr, nsize);
     if (np)
         p->mem = p->mem - osize + nsize;
@@ -574,6 +577,8 @@ static int parse_body(parser *p)
     lua_State *L = p->L;
     if (tn_json_decode(L, p->body, p->n) != 0) {
         const char *m = lua_tostring(L, -1);
+        if (p->over)
+            return fail(p, "the body takes more than %zu MiB to decode", p->mem_max >> 20);
         return fail(p, "the body is not JSON: %s", m ? m : "(no message)");
     }
     p->mem_max += (size_t)1 << 20; /* room to walk what decoded near the bound */
@@ -639,7 +644,9 @@ int alerts_parse(alerts_source src, const char *body, size_t n, alerts_batch **o
     *(void **)lua_getextraspace(p.L) = NULL; /* not an engine state: no CPU budget */
     lua_pushcfunction(p.L, parse_protected);
     lua_pushlightuserdata(p.L, &p);
-    int rc = lua_pcall(p.L, 1, 1, 0) == LUA_OK ? (int)lua_tointeger(p.L, -1) : oom(&p);
+    int rc = lua_pcall(p.L, 1, 1, 0) == LUA_OK ? (int)lua_tointeger(p.L, -1)
+             : p.over ? fail(&p, "the body takes more than %zu MiB to read", p.mem_max >> 20)
+                      : oom(&p);
     lua_close(p.L);
     if (rc < 0) {
         alerts_batch_free(p.b);

@@ -234,7 +234,18 @@ int alerts_router_configure(alerts_router *r, lua_State *L, int idx, char *err, 
         snprintf(err, errlen, "config: alerts must be a list of routes");
         return -1;
     }
-    lua_Unsigned n = lua_rawlen(L, idx);
+    lua_Unsigned n = lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+    }
+    if (count != n) { /* alerts = {db = {...}}: named routes would be silently ignored */
+        snprintf(err, errlen,
+                 "config: alerts must be a list of routes ({ {match = ..., "
+                 "runbook = ...}, ... })");
+        return -1;
+    }
     if (n > ALERTS_MAX_ROUTES) {
         snprintf(err, errlen, "config: alerts has more than %d routes", ALERTS_MAX_ROUTES);
         return -1;

@@ -287,6 +287,17 @@ static void test_refused(void)
     snprintf(big + n + ALERTS_MAX_NAME + 1, 16, "\":\"v\"}}]}");
     CHECK(refused(ALERTS_ALERTMANAGER, big, "longer than 256 bytes (kkkk"));
 
+    /* A body that decodes to far more than it weighs (a table per 3 bytes)
+     * hits the decoder's memory bound, named as such. */
+    size_t tables = 1000000;
+    char *bomb = malloc(tables * 3 + 2);
+    bomb[0] = '[';
+    for (size_t i = 0; i < tables; i++)
+        memcpy(bomb + 1 + i * 3, i + 1 < tables ? "[]," : "[]]", 3);
+    bomb[tables * 3 + 1] = '\0';
+    CHECK(refused(ALERTS_GENERIC, bomb, "the body takes more than"));
+    free(bomb);
+
     for (int i = 0; i < 200; i++)
         big[i] = '[';
     big[200] = '\0';

@@ -302,6 +302,7 @@ static int config_error(const char *src, const char *want)
 static void test_config(void)
 {
     CHECK(config_error("'x'", "config: alerts must be a list of routes"));
+    CHECK(config_error("{db = {runbook = 'a'}}", "config: alerts must be a list of routes"));
     CHECK(config_error("{5}", "config: alerts[1] must be a table"));
     CHECK(config_error("{{runbook = 'a'}, {match = {a = 'b'}}}", "alerts[2].runbook must be"));
     CHECK(config_error("{{runbook = ''}}", "alerts[1].runbook must be"));
