@@ -108,8 +108,9 @@ typedef struct alerts_counters {
     uint64_t received[ALERTS_NSOURCES]; /* alerts in accepted bodies */
     uint64_t rejected[ALERTS_NSOURCES]; /* bodies refused (a 400) */
     uint64_t started, deduplicated, cooled_down, resolved, unrouted;
-    uint64_t throttled; /* refused: the table was full of live runs */
-    uint64_t evicted;   /* cooldowns forgotten early to keep the table bounded */
+    uint64_t throttled;        /* refused: the table was full of live runs */
+    uint64_t evicted;          /* cooldowns forgotten early to keep the table bounded */
+    uint64_t pattern_failures; /* match_re patterns that failed or ran out of time */
 } alerts_counters;
 
 typedef enum alerts_verdict {
@@ -143,6 +144,7 @@ void alerts_router_free(alerts_router *r);
  * a message naming the entry ("config: alerts[2].cooldown must be ...") and
  * r unchanged.  Dedup state and counters survive.  Each entry:
  *   match = {label = "value" | {"v1", "v2"}, ...}  all must hold (absent label = "")
+ *   match_re = {label = "pattern" | {...}, ...}    Lua patterns, anchored at both ends
  *   runbook = "name"                               required
  *   cooldown = "5m" | seconds | false              default ALERTS_DEFAULT_COOLDOWN
  *   key = "label" | {"label", ...}                 default: the fingerprint

@@ -12,12 +12,15 @@
 
 #include "buf.h"
 #include "config.h"
+#include "engine.h"
+#include "lpattern.h"
 #include "util.h"
 
 typedef struct matcher {
     char *label;
     char **values; /* any of them */
     int nvalues;
+    int re; /* values are anchored Lua patterns (match_re) */
 } matcher;
 
 typedef struct route {
@@ -46,6 +49,9 @@ struct alerts_router {
     entry **buckets;
     size_t nbuckets; /* a power of two */
     int count, max_entries;
+    lua_State *pl; /* match_re's patterns run here (made by the first route that has one) */
+    tn_state *pst; /* its engine face: only the CPU deadline */
+    int find_ref;
 };
 
 /* ---- configuration -------------------------------------------------------- */
@@ -99,9 +105,150 @@ static int read_strings(lua_State *L, int idx, char ***out, int *nout)
     return 0;
 }
 
+/* Whether p is a well-formed Lua pattern, by lstrlib's own rules (which it
+ * only applies when matching reaches the fault): a bad pattern is a config
+ * error at load, not an alert silently unrouted at 3 a.m. */
+static const char *pattern_fault(const char *p)
+{
+    int level = 0, closed = 0;
+    for (; *p; p++) {
+        if (*p == '%') {
+            p++;
+            if (!*p)
+                return "ends with '%'";
+            if (*p == 'b') {
+                if (!p[1] || !p[2])
+                    return "missing arguments to '%b'";
+                p += 2;
+            } else if (*p == 'f') {
+                if (p[1] != '[')
+                    return "missing '[' after '%f'";
+            } else if (*p >= '0' && *p <= '9' && (*p == '0' || *p - '0' > closed)) {
+                return "invalid capture index";
+            }
+        } else if (*p == '[') {
+            p++;
+            if (*p == '^')
+                p++;
+            do { /* the first ']' is a member, not the end */
+                if (!*p)
+                    return "missing ']'";
+                if (*p == '%' && !*++p)
+                    return "missing ']'";
+                p++;
+            } while (*p != ']');
+        } else if (*p == '(') {
+            if (level == 32)
+                return "too many captures";
+            if (p[1] == ')') { /* a position capture: closed at once */
+                p++;
+                closed++;
+            } else {
+                level++;
+            }
+        } else if (*p == ')') {
+            if (!level)
+                return "invalid pattern capture";
+            level--;
+            closed++;
+        }
+    }
+    return level ? "unfinished capture" : NULL;
+}
+
+/* match (values compared as text) or match_re (Lua patterns, anchored at
+ * both ends as Alertmanager anchors its regexes) of the route at idx. */
+static int patterns_open(alerts_router *r);
+
+static int read_matchers(lua_State *L, int idx, const char *field, int re, route *r, const char *w,
+                         char *err, size_t errlen)
+{
+    lua_pushstring(L, field);
+    int t = lua_rawget(L, idx);
+    int m = lua_gettop(L);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0; /* every alert */
+    }
+    if (t != LUA_TTABLE) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "%s.%s must be a table of label = %s", w, field,
+                 re ? "pattern" : "value");
+        return -1;
+    }
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, m)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    matcher *nm =
+        n > ALERTS_MAX_LABELS ? NULL : realloc(r->m, (size_t)(r->nm + n + 1) * sizeof *nm);
+    if (!nm) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "%s.%s has too many labels", w, field);
+        return -1;
+    }
+    r->m = nm;
+    lua_pushnil(L);
+    while (lua_next(L, m)) {
+        matcher *mt = &r->m[r->nm];
+        memset(mt, 0, sizeof *mt);
+        mt->re = re;
+        int ok = lua_type(L, -2) == LUA_TSTRING;
+        if (ok) {
+            r->nm++;
+            mt->label = strdup(lua_tostring(L, -2));
+            ok = mt->label && read_strings(L, lua_gettop(L), &mt->values, &mt->nvalues) == 0;
+        }
+        if (!ok) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                snprintf(err, errlen, "%s.%s.%.64s must be a string or a list of strings", w, field,
+                         lua_tostring(L, -2));
+            else
+                snprintf(err, errlen, "%s.%s must be a table of label = %s", w, field,
+                         re ? "pattern" : "value");
+            lua_pop(L, 3);
+            return -1;
+        }
+        for (int k = 0; re && k < mt->nvalues; k++) {
+            const char *fault = pattern_fault(mt->values[k]);
+            if (fault) {
+                snprintf(err, errlen, "%s.%s.%.64s: malformed pattern (%s)", w, field, mt->label,
+                         fault);
+                lua_pop(L, 3);
+                return -1;
+            }
+            /* Anchored: "db%-%d+" is the whole value, not a part of it. */
+            const char *v = mt->values[k];
+            size_t len = strlen(v);
+            int has_end = 0;
+            if (len && v[len - 1] == '$') { /* "%$" is a literal dollar ("%%$" is not) */
+                size_t esc = 0;
+                while (esc < len - 1 && v[len - 2 - esc] == '%')
+                    esc++;
+                has_end = esc % 2 == 0;
+            }
+            char *a = malloc(len + 3);
+            if (!a) {
+                lua_pop(L, 3);
+                snprintf(err, errlen, "config: alerts: out of memory");
+                return -1;
+            }
+            snprintf(a, len + 3, "%s%s%s", v[0] == '^' ? "" : "^", v, has_end ? "" : "$");
+            free(mt->values[k]);
+            mt->values[k] = a;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 static int read_route(lua_State *L, int idx, int i, route *r, char *err, size_t errlen)
 {
-    static const char *const fields[] = {"match", "runbook", "cooldown", "key", "continue", NULL};
+    static const char *const fields[] = {"match", "match_re", "runbook", "cooldown",
+                                         "key",   "continue", NULL};
     char w[48];
     snprintf(w, sizeof w, "config: alerts[%d]", i);
     if (!lua_istable(L, idx)) {
@@ -122,8 +269,8 @@ static int read_route(lua_State *L, int idx, int i, route *r, char *err, size_t 
         if (!known) {
             lua_pop(L, 1);
             snprintf(err, errlen,
-                     "%s has an unknown field (known: match, runbook, cooldown, key, "
-                     "continue)",
+                     "%s has an unknown field (known: match, match_re, runbook, cooldown, "
+                     "key, continue)",
                      w);
             return -1;
         }
@@ -174,51 +321,10 @@ static int read_route(lua_State *L, int idx, int i, route *r, char *err, size_t 
         return -1;
     }
 
-    lua_pushliteral(L, "match");
-    t = lua_rawget(L, idx);
-    int m = lua_gettop(L);
-    if (t == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0; /* every alert */
-    }
-    if (t != LUA_TTABLE) {
-        lua_pop(L, 1);
-        snprintf(err, errlen, "%s.match must be a table of label = value", w);
-        return -1;
-    }
-    int n = 0;
-    lua_pushnil(L);
-    while (lua_next(L, m)) {
-        lua_pop(L, 1);
-        n++;
-    }
-    if (n > ALERTS_MAX_LABELS || !(r->m = calloc((size_t)n + 1, sizeof *r->m))) {
-        lua_pop(L, 1);
-        snprintf(err, errlen, "%s.match has too many labels", w);
-        return -1;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, m)) {
-        matcher *mt = &r->m[r->nm];
-        int ok = lua_type(L, -2) == LUA_TSTRING;
-        if (ok) {
-            r->nm++;
-            mt->label = strdup(lua_tostring(L, -2));
-            ok = mt->label && read_strings(L, lua_gettop(L), &mt->values, &mt->nvalues) == 0;
-        }
-        if (!ok) {
-            if (lua_type(L, -2) == LUA_TSTRING)
-                snprintf(err, errlen, "%s.match.%.64s must be a string or a list of strings", w,
-                         lua_tostring(L, -2));
-            else
-                snprintf(err, errlen, "%s.match must be a table of label = value", w);
-            lua_pop(L, 3);
-            return -1;
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return 0;
+    return read_matchers(L, idx, "match", 0, r, w, err, errlen) < 0 ||
+                   read_matchers(L, idx, "match_re", 1, r, w, err, errlen) < 0
+               ? -1
+               : 0;
 }
 
 int alerts_router_configure(alerts_router *r, lua_State *L, int idx, char *err, size_t errlen)
@@ -267,6 +373,13 @@ int alerts_router_configure(alerts_router *r, lua_State *L, int idx, char *err, 
             return -1;
         }
     }
+    for (lua_Unsigned i = 0; i < n; i++)
+        for (int j = 0; j < rs[i].nm; j++)
+            if (rs[i].m[j].re && patterns_open(r) < 0) {
+                routes_free(rs, (int)n);
+                snprintf(err, errlen, "config: alerts: out of memory");
+                return -1;
+            }
     routes_free(r->routes, r->nroutes);
     r->routes = rs;
     r->nroutes = (int)n;
@@ -327,6 +440,9 @@ void alerts_router_free(alerts_router *r)
         }
     free(r->buckets);
     routes_free(r->routes, r->nroutes);
+    if (r->pl)
+        lua_close(r->pl);
+    free(r->pst);
     free(r);
 }
 
@@ -450,15 +566,88 @@ void alerts_run_ended(alerts_router *r, const char *runbook, const char *key)
 
 /* ---- routing ------------------------------------------------------------- */
 
-static int route_matches(const route *rt, const alerts_alert *a)
+/* ---- match_re: Lua patterns -------------------------------------------------
+ * Run by lpattern, the matcher runbooks use, in a private state.  Its CPU
+ * bound is the engine's own load deadline (lpattern looks at it every ~1 ms
+ * of matching): a pattern that backtracks too long fails that match, counted,
+ * instead of stalling the daemon's loop. */
+
+#define PATTERN_BUDGET_NS 2000000 /* 2 ms per value and pattern */
+
+static int patterns_setup(lua_State *L)
+{
+    lua_newtable(L);
+    lpattern_register(L);
+    lua_getfield(L, -1, "find");
+    lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+    return 1;
+}
+
+static int patterns_open(alerts_router *r)
+{
+    static char name[] = "alert route patterns";
+    if (r->pl)
+        return 0;
+    r->pst = calloc(1, sizeof *r->pst);
+    r->pl = luaL_newstate();
+    if (!r->pst || !r->pl)
+        return -1;
+    r->pst->L = r->pl;
+    r->pst->path = r->pst->name = name;
+    *(tn_state **)lua_getextraspace(r->pl) = r->pst;
+    lua_pushcfunction(r->pl, patterns_setup);
+    if (lua_pcall(r->pl, 0, 1, 0) != LUA_OK)
+        return -1;
+    r->find_ref = (int)lua_tointeger(r->pl, -1);
+    lua_settop(r->pl, 0);
+    return 0;
+}
+
+typedef struct pattern_call {
+    int ref;
+    const char *s, *p;
+} pattern_call;
+
+static int pattern_find(lua_State *L)
+{
+    pattern_call *c = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+    lua_pushstring(L, c->s);
+    lua_pushstring(L, c->p);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* 1 when the anchored pattern p matches s whole; 0 otherwise, or when it
+ * failed (counted). */
+static int pattern_match(alerts_router *r, const char *s, const char *p)
+{
+    if (!r->pl)
+        return 0;
+    lua_State *L = r->pl;
+    pattern_call c = {r->find_ref, s, p};
+    r->pst->load_deadline = uv_hrtime() + PATTERN_BUDGET_NS;
+    lua_pushcfunction(L, pattern_find);
+    lua_pushlightuserdata(L, &c);
+    int rc = lua_pcall(L, 1, 1, 0), hit = rc == LUA_OK && !lua_isnil(L, -1);
+    if (rc != LUA_OK) {
+        r->c.pattern_failures++;
+        lua_sethook(L, NULL, 0, 0); /* engine_cpu_raise leaves a hook that raises */
+    }
+    lua_settop(L, 0);
+    return hit;
+}
+
+static int route_matches(alerts_router *r, const route *rt, const alerts_alert *a)
 {
     for (int i = 0; i < rt->nm; i++) {
-        const char *v = alerts_label(a, rt->m[i].label);
+        const matcher *m = &rt->m[i];
+        const char *v = alerts_label(a, m->label);
         if (!v)
             v = ""; /* Prometheus: an absent label equals "" */
         int any = 0;
-        for (int k = 0; k < rt->m[i].nvalues && !any; k++)
-            any = !strcmp(v, rt->m[i].values[k]);
+        for (int k = 0; k < m->nvalues && !any; k++)
+            any = m->re ? pattern_match(r, v, m->values[k]) : !strcmp(v, m->values[k]);
         if (!any)
             return 0;
     }
@@ -504,7 +693,7 @@ int alerts_admit(alerts_router *r, const alerts_alert *a, double now, alerts_dec
     int n = 0;
     for (int i = 0; i < r->nroutes && n < max; i++) {
         route *rt = &r->routes[i];
-        if (!route_matches(rt, a))
+        if (!route_matches(r, rt, a))
             continue;
         alerts_decision *d = &out[n++];
         memset(d, 0, sizeof *d);

@@ -117,6 +117,81 @@ static void test_first_match(void)
     alerts_router_free(r);
 }
 
+static int config_error(const char *src, const char *want);
+
+/* The alert labelled name=value matches routes (returns the runbook or ""). */
+static const char *routed_to(alerts_router *r, const char *labels)
+{
+    static char out[64];
+    alerts_batch *b = alert(labels);
+    alerts_decision d;
+    out[0] = '\0';
+    if (b && alerts_admit(r, &b->alerts[0], 0, &d, 1) == 1) {
+        snprintf(out, sizeof out, "%s", d.runbook);
+        alerts_run_ended(r, d.runbook, d.key);
+    }
+    alerts_batch_free(b);
+    return out;
+}
+
+static void test_match_re(void)
+{
+    alerts_router *r = alerts_router_new(0);
+    CHECK(configure(r, "{"
+                       " {match_re = {instance = 'db%d+:5432'}, runbook = 'db', cooldown = 0},"
+                       " {match = {alertname = 'Up'}, match_re = {job = {'api%-.*', 'web'}},"
+                       "  runbook = 'api', cooldown = 0},"
+                       " {match_re = {price = '%d+%$'}, runbook = 'dollar', cooldown = 0},"
+                       " {match_re = {path = '^/v1/.*'}, runbook = 'v1', cooldown = 0},"
+                       " {match_re = {team = '.*'}, runbook = 'any', cooldown = 0},"
+                       "}") == 0);
+    CHECK(!strcmp(routed_to(r, "{\"instance\":\"db12:5432\"}"), "db"));
+    /* Anchored at both ends, as Alertmanager's regexes are. */
+    CHECK(!strcmp(routed_to(r, "{\"instance\":\"xdb12:5432\",\"team\":\"t\"}"), "any"));
+    CHECK(!strcmp(routed_to(r, "{\"instance\":\"db12:54321\",\"team\":\"t\"}"), "any"));
+    /* match and match_re both hold; a list is any of its patterns. */
+    CHECK(!strcmp(routed_to(r, "{\"alertname\":\"Up\",\"job\":\"api-eu\"}"), "api"));
+    CHECK(!strcmp(routed_to(r, "{\"alertname\":\"Up\",\"job\":\"web\"}"), "api"));
+    CHECK(!strcmp(routed_to(r, "{\"alertname\":\"Up\",\"job\":\"webx\"}"), "any"));
+    CHECK(!strcmp(routed_to(r, "{\"alertname\":\"Down\",\"job\":\"api-eu\"}"), "any"));
+    /* "%$" is a literal dollar: the anchor is still added. */
+    CHECK(!strcmp(routed_to(r, "{\"price\":\"12$\"}"), "dollar"));
+    CHECK(!strcmp(routed_to(r, "{\"price\":\"12$x\",\"team\":\"t\"}"), "any"));
+    CHECK(!strcmp(routed_to(r, "{\"path\":\"/v1/users\"}"), "v1"));
+    /* '.*' matches the absent label too (it equals ""). */
+    CHECK(!strcmp(routed_to(r, "{\"other\":\"x\"}"), "any"));
+    CHECK(alerts_router_counters(r)->pattern_failures == 0);
+
+    /* A pattern that backtracks for ages fails that match within its budget
+     * (counted), and the router goes on. */
+    CHECK(configure(r, "{{match_re = {v = string.rep('a*', 12) .. 'b'}, runbook = 'slow'},"
+                       " {runbook = 'fallback', cooldown = 0}}") == 0);
+    char labels[300];
+    int n = snprintf(labels, sizeof labels, "{\"v\":\"");
+    memset(labels + n, 'a', 200);
+    snprintf(labels + n + 200, 8, "\"}");
+    CHECK(!strcmp(routed_to(r, labels), "fallback"));
+    CHECK(alerts_router_counters(r)->pattern_failures == 1);
+    CHECK(!strcmp(routed_to(r, "{\"v\":\"aab\"}"), "slow")); /* the state still works */
+    alerts_router_free(r);
+
+    CHECK(config_error("{{runbook = 'a', match_re = {x = 'a[b'}}}",
+                       "alerts[1].match_re.x: malformed pattern (missing ']')"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = 'a%'}}}", "malformed pattern (ends with"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = '(a'}}}", "unfinished capture"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = 'a)'}}}", "invalid pattern capture"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = '%b('}}}", "missing arguments"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = '%fa'}}}", "missing '['"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = '(a)%2'}}}", "invalid capture index"));
+    CHECK(config_error("{{runbook = 'a', match_re = 'x'}}", "alerts[1].match_re must be a table"));
+    CHECK(config_error("{{runbook = 'a', match_re = {x = 3}}}", "alerts[1].match_re.x must be"));
+    /* Well-formed ones pass the check. */
+    alerts_router *ok = alerts_router_new(0);
+    CHECK(configure(ok, "{{runbook = 'a', match_re = {x = {'[]]', '[^%]]', '%bxy', '%f[%w]%w+',"
+                        " '(a)%1', '()', '[a-z%-]+', 'a%%'}}}}") == 0);
+    alerts_router_free(ok);
+}
+
 static void test_dedup_and_cooldown(void)
 {
     alerts_router *r = alerts_router_new(0);
@@ -421,6 +496,7 @@ int main(void)
     test_first_match();
     test_dedup_and_cooldown();
     test_key_labels();
+    test_match_re();
     test_resolved();
     test_bounded();
     test_config();
