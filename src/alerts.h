@@ -11,7 +11,9 @@
  *     nd = alerts_admit(r, &b->alerts[i], now, d, ALERTS_MAX_MATCHES)
  *     for each d[j]:  ALERTS_START: json = alerts_alert_json(b, &b->alerts[i], &d[j]);
  *                       run_launch(... .trigger = "alert", .alert_json = json ...);
- *                       on failure, or when the run ends: alerts_run_ended(r, runbook, key)
+ *                       keep copies of d[j].runbook and d[j].key with the run;
+ *                       when it ends: alerts_run_ended(r, runbook, key);
+ *                       if it could not start: alerts_run_not_started(r, runbook, key)
  *                     ALERTS_RESOLVED: note it on the open incident whose dedup_key is d[j].key
  *                     others: nothing to do (counted)
  *   alerts_batch_free(b) */
@@ -172,7 +174,8 @@ int alerts_receive(alerts_router *r, alerts_source src, const char *body, size_t
  * (any clock that only moves forward).  Returns the number of decisions in
  * out (at most max); 0: no route matched (counted unrouted).  ALERTS_START
  * counts the run alive at once (two alerts of one key in one body start one
- * run): call alerts_run_ended when it ends or fails to start. */
+ * run): call alerts_run_ended when it ends, alerts_run_not_started if it
+ * could not be launched. */
 int alerts_admit(alerts_router *r, const alerts_alert *a, double now, alerts_decision *out,
                  int max);
 /* A run for runbook and key that alerts_admit did not start (restored, or
@@ -180,8 +183,12 @@ int alerts_admit(alerts_router *r, const alerts_alert *a, double now, alerts_dec
  * when the table is full of live runs or out of memory. */
 int alerts_run_started(alerts_router *r, const char *runbook, const char *key, double cooldown,
                        double now);
-/* The run for runbook and key ended (or never started). */
+/* The run for runbook and key ended: its cooldown (from its start) goes on. */
 void alerts_run_ended(alerts_router *r, const char *runbook, const char *key);
+/* alerts_admit said ALERTS_START but the run could not be launched (no such
+ * runbook, out of memory): as if it never was, so no cooldown holds the next
+ * alert back either. */
+void alerts_run_not_started(alerts_router *r, const char *runbook, const char *key);
 /* Forgets the cooldowns that ended by now (alerts_admit also does, when the
  * table is full); the daemon may call it from a timer. */
 void alerts_router_expire(alerts_router *r, double now);

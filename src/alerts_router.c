@@ -564,6 +564,13 @@ void alerts_run_ended(alerts_router *r, const char *runbook, const char *key)
         e->alive--; /* kept: its cooldown runs on (swept once over) */
 }
 
+void alerts_run_not_started(alerts_router *r, const char *runbook, const char *key)
+{
+    entry *e = entry_find(r, runbook, key, id_hash(runbook, key));
+    if (e && e->alive > 0 && --e->alive == 0)
+        entry_remove(r, e); /* no run happened: nothing to cool down from */
+}
+
 /* ---- routing ------------------------------------------------------------- */
 
 /* ---- match_re: Lua patterns -------------------------------------------------

@@ -28,6 +28,8 @@ static void setup(void)
                          " {match = {alertname = 'DatabaseDown'}, runbook = 'db', continue = true},"
                          " {match = {severity = {'critical', 'warning'}}, runbook = 'sev',"
                          "  key = {'alertname', 'instance'}, cooldown = '1m'},"
+                         " {match_re = {instance = {'db%d+:%d+', '.-%-.-%-.-x'}}, runbook = 're',"
+                         "  continue = true},"
                          " {runbook = 'all', cooldown = 0, key = 'alertname'},"
                          "}";
     char err[256];

@@ -232,6 +232,19 @@ static void test_dedup_and_cooldown(void)
     CHECK(rt->started == 4 && rt->deduplicated == 2 && rt->cooled_down == 3 && rt->routed == 9);
     alerts_batch_free(again);
 
+    /* A run that could not be launched leaves no cooldown behind. */
+    CHECK(alerts_admit(r, db1, 1400, &d, 1) == 1 && d.verdict == ALERTS_DEDUPLICATED);
+    alerts_run_ended(r, "database_down", d.key); /* the run started at 1300 */
+    alerts_batch *db3 = alert("{\"alertname\":\"DatabaseDown\",\"instance\":\"db3\"}");
+    int before = alerts_router_entries(r);
+    CHECK(admit1(r, db3, 1400, &d) == 1 && d.verdict == ALERTS_START);
+    alerts_run_not_started(r, "database_down", d.key);
+    CHECK(alerts_router_entries(r) == before);
+    CHECK(admit1(r, db3, 1401, &d) == 1 && d.verdict == ALERTS_START);
+    alerts_run_ended(r, "database_down", d.key);
+    CHECK(admit1(r, db3, 1402, &d) == 1 && d.verdict == ALERTS_COOLING);
+    alerts_batch_free(db3);
+
     /* cooldown = false (or 0): only dedup holds an alert back. */
     CHECK(configure(r, "{{runbook = 'r', cooldown = false}}") == 0);
     CHECK(alerts_admit(r, db1, 2000, &d, 1) == 1 && d.verdict == ALERTS_START);
