@@ -37,6 +37,7 @@ struct metrics_family {
     char *labels[METRICS_MAX_LABELS];
     double *bounds;
     int nbounds;
+    char (*les)[32]; /* the bounds as le="..." shows them, then "+Inf" */
     size_t max_series;
     series **series; /* in the order they appeared: the render order */
     size_t nseries, cap;
@@ -96,8 +97,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Appends s as valid UTF-8 of at most max bytes (cut at a character). */
-static void add_utf8(buf_t *out, const char *s, size_t n, size_t max)
+/* Copies s to dst as valid UTF-8 of at most max bytes, cut at a character;
+ * returns the bytes written. */
+static size_t copy_utf8(char *dst, const char *s, size_t n, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t used = 0;
@@ -106,35 +108,35 @@ static void add_utf8(buf_t *out, const char *s, size_t n, size_t max)
         size_t w = l ? l : 3;
         if (used + w > max)
             break;
-        if (l)
-            buf_add(out, p + i, l);
-        else
-            buf_add(out, "\xef\xbf\xbd", 3);
+        memcpy(dst + used, l ? (const char *)p + i : "\xef\xbf\xbd", w);
         used += w;
         i += l ? l : 1;
     }
+    return used;
 }
 
 void metrics_escape_label(buf_t *out, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0; /* start of the bytes that pass as they are */
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_len(p + i, n - i);
-        if (!l) {
-            buf_add(out, "\xef\xbf\xbd", 3);
+        if (p[i] < 0x80 && p[i] != '\\' && p[i] != '"' && p[i] != '\n') {
             i++;
             continue;
         }
-        if (p[i] == '\\')
-            buf_add(out, "\\\\", 2);
-        else if (p[i] == '"')
-            buf_add(out, "\\\"", 2);
-        else if (p[i] == '\n')
-            buf_add(out, "\\n", 2);
+        size_t l = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 1;
+        if (l > 1) {
+            i += l;
+            continue;
+        }
+        buf_add(out, p + run, i - run);
+        if (!l)
+            buf_add(out, "\xef\xbf\xbd", 3);
         else
-            buf_add(out, p + i, l);
-        i += l;
+            buf_add(out, p[i] == '\\' ? "\\\\" : p[i] == '"' ? "\\\"" : "\\n", 2);
+        run = ++i;
     }
+    buf_add(out, p + run, n - run);
 }
 
 /* HELP text escapes backslash and newline only (the format's rule). */
@@ -203,6 +205,7 @@ static void family_free(metrics_family *f)
     for (int i = 0; i < f->nlabels; i++)
         free(f->labels[i]);
     free(f->bounds);
+    free(f->les);
     free(f);
 }
 
@@ -295,9 +298,20 @@ metrics_family *metrics_family_add(metrics_registry *reg, const metrics_family_o
     if (o->type == METRICS_HISTOGRAM) {
         f->nbounds = o->nbuckets;
         f->bounds = malloc((size_t)o->nbuckets * sizeof *f->bounds);
-        if (f->bounds)
+        f->les = malloc((size_t)(o->nbuckets + 1) * sizeof *f->les);
+        if (f->bounds && f->les) {
             memcpy(f->bounds, o->buckets, (size_t)o->nbuckets * sizeof *f->bounds);
-        bad |= !f->bounds;
+            for (int i = 0; i <= o->nbuckets; i++) {
+                buf_t le = BUF_INIT;
+                if (i < o->nbuckets)
+                    metrics_format_value(&le, o->buckets[i]);
+                else
+                    buf_addstr(&le, "+Inf");
+                snprintf(f->les[i], sizeof f->les[i], "%s", buf_str(&le));
+                buf_free(&le);
+            }
+        }
+        bad |= !f->bounds || !f->les;
     }
     /* A family without labels always shows its one series, 0 until set. */
     int capped;
@@ -339,32 +353,26 @@ static void note_overflow(metrics_family *f)
 static series *lookup(metrics_family *f, const char *const *values, int *capped)
 {
     *capped = 0;
-    buf_t key = BUF_INIT;
+    /* Every value fits: at most METRICS_MAX_VALUE bytes and its NUL each. */
+    char k[METRICS_MAX_LABELS * (METRICS_MAX_VALUE + 1)];
+    size_t kn = 0;
     for (int i = 0; i < f->nlabels; i++) {
         const char *v = values && values[i] ? values[i] : "";
-        add_utf8(&key, v, strlen(v), METRICS_MAX_VALUE);
-        buf_addc(&key, '\0');
+        kn += copy_utf8(k + kn, v, strlen(v), METRICS_MAX_VALUE);
+        k[kn++] = '\0';
     }
-    if (key.failed) {
-        buf_free(&key);
-        return NULL;
-    }
-    const char *k = buf_str(&key);
-    size_t h = hash(k, key.n);
+    size_t h = hash(k, kn);
     if (f->index_cap)
         for (size_t j = h & (f->index_cap - 1); f->index[j]; j = (j + 1) & (f->index_cap - 1)) {
             series *s = f->series[f->index[j] - 1];
-            if (s->keylen == key.n && !memcmp(s->key, k, key.n)) {
-                buf_free(&key);
+            if (s->keylen == kn && !memcmp(s->key, k, kn))
                 return s;
-            }
         }
-    series *s = NULL;
     if (f->nseries >= f->max_series) {
         *capped = 1;
         note_overflow(f);
         if (f->type == METRICS_GAUGE)
-            goto out;
+            return NULL;
         if (!f->other) {
             buf_t ok = BUF_INIT;
             for (int i = 0; i < f->nlabels; i++)
@@ -373,30 +381,27 @@ static series *lookup(metrics_family *f, const char *const *values, int *capped)
                 f->other = series_new(f, buf_str(&ok), ok.n);
             buf_free(&ok);
         }
-        s = f->other;
-        goto out;
+        return f->other;
     }
     if (f->nseries == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
         series **ns = realloc(f->series, cap * sizeof *ns);
         if (!ns)
-            goto out;
+            return NULL;
         f->series = ns;
         f->cap = cap;
     }
     /* Keep the index at most half full. */
     if ((f->nseries + 1) * 2 > f->index_cap && index_grow(f) < 0)
-        goto out;
-    s = series_new(f, k, key.n);
+        return NULL;
+    series *s = series_new(f, k, kn);
     if (!s)
-        goto out;
+        return NULL;
     f->series[f->nseries++] = s;
     size_t j = h & (f->index_cap - 1);
     while (f->index[j])
         j = (j + 1) & (f->index_cap - 1);
     f->index[j] = f->nseries;
-out:
-    buf_free(&key);
     return s;
 }
 
@@ -458,7 +463,7 @@ void metrics_family_value(metrics_family *f, metrics_value_fn fn, void *ud)
 
 /* ---- rendering ---------------------------------------------------------- */
 
-/* name{l1="v1",...,extra} — extra is the histogram's le="...", or NULL. */
+/* {l1="v1",...,le="..."}: le is the histogram's bucket bound, or NULL. */
 static void add_labels(buf_t *out, const metrics_family *f, const series *s, const char *le)
 {
     if (f->nlabels == 0 && !le)
@@ -467,14 +472,27 @@ static void add_labels(buf_t *out, const metrics_family *f, const series *s, con
     const char *v = s->key;
     for (int i = 0; i < f->nlabels; i++) {
         size_t n = strlen(v);
-        buf_fmt(out, "%s%s=\"", i ? "," : "", f->labels[i]);
+        if (i)
+            buf_addc(out, ',');
+        buf_addstr(out, f->labels[i]);
+        buf_add(out, "=\"", 2);
         metrics_escape_label(out, v, n);
         buf_addc(out, '"');
         v += n + 1;
     }
-    if (le)
-        buf_fmt(out, "%sle=\"%s\"", f->nlabels ? "," : "", le);
+    if (le) {
+        buf_addstr(out, f->nlabels ? ",le=\"" : "le=\"");
+        buf_addstr(out, le);
+        buf_addc(out, '"');
+    }
     buf_addc(out, '}');
+}
+
+static void add_count(buf_t *out, uint64_t n)
+{
+    char s[24];
+    int k = snprintf(s, sizeof s, " %" PRIu64 "\n", n);
+    buf_add(out, s, (size_t)k);
 }
 
 static void render_series(buf_t *out, const metrics_family *f, const series *s)
@@ -489,26 +507,22 @@ static void render_series(buf_t *out, const metrics_family *f, const series *s)
     }
     uint64_t cum = 0;
     for (int i = 0; i <= f->nbounds; i++) {
-        buf_t le = BUF_INIT;
-        if (i < f->nbounds) {
-            metrics_format_value(&le, f->bounds[i]);
-            cum += s->buckets[i];
-        } else {
-            buf_addstr(&le, "+Inf");
-            cum = s->count;
-        }
-        buf_fmt(out, "%s_bucket", f->name);
-        add_labels(out, f, s, buf_str(&le));
-        buf_fmt(out, " %" PRIu64 "\n", cum);
-        buf_free(&le);
+        cum = i < f->nbounds ? cum + s->buckets[i] : s->count;
+        buf_addstr(out, f->name);
+        buf_add(out, "_bucket", 7);
+        add_labels(out, f, s, f->les[i]);
+        add_count(out, cum);
     }
-    buf_fmt(out, "%s_sum", f->name);
+    buf_addstr(out, f->name);
+    buf_add(out, "_sum", 4);
     add_labels(out, f, s, NULL);
     buf_addc(out, ' ');
     metrics_format_value(out, s->sum);
-    buf_fmt(out, "\n%s_count", f->name);
+    buf_addc(out, '\n');
+    buf_addstr(out, f->name);
+    buf_add(out, "_count", 6);
     add_labels(out, f, s, NULL);
-    buf_fmt(out, " %" PRIu64 "\n", s->count);
+    add_count(out, s->count);
 }
 
 static const char *type_name(metrics_type t)
@@ -858,13 +872,18 @@ static const char *json_member(const char *json, const char *key)
     const char *found = NULL;
     for (p = json_ws(p); *p == '"'; p = json_ws(p + 1)) {
         const char *end = json_skip_string(p);
-        if (!end || json_decode_string(p, &k) < 0)
+        if (!end)
             break;
+        /* A key without escapes is compared as it is; others decoded. */
+        size_t raw = (size_t)(end - p - 2), kl = strlen(key);
+        int match = memchr(p + 1, '\\', raw) ? json_decode_string(p, &k) == 0 && k.n == kl &&
+                                                   !memcmp(buf_str(&k), key, kl)
+                                             : raw == kl && !memcmp(p + 1, key, kl);
         p = json_ws(end);
         if (*p++ != ':')
             break;
         p = json_ws(p);
-        if (!strcmp(buf_str(&k), key) && k.n == strlen(key)) {
+        if (match) {
             found = p;
             break;
         }
