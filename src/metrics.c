@@ -94,9 +94,13 @@ static struct {
     metrics_family *fam[METRICS_NFAMILIES];
 } tm;
 
-/* The process's start from /proc (boot time + start ticks), else now. */
+/* The process's start from /proc (boot time + start ticks), else now;
+ * read once (it does not change). */
 static double process_start_time(void)
 {
+    static double cached;
+    if (cached > 0)
+        return cached;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     double fallback = (double)now.tv_sec + now.tv_nsec / 1e9;
@@ -123,9 +127,8 @@ static double process_start_time(void)
             ticks = strtod(p + 1, NULL);
     }
     long hz = sysconf(_SC_CLK_TCK);
-    if (btime <= 0 || ticks < 0 || hz <= 0)
-        return fallback;
-    return btime + ticks / (double)hz;
+    cached = btime <= 0 || ticks < 0 || hz <= 0 ? fallback : btime + ticks / (double)hz;
+    return cached;
 }
 
 int metrics_init(const char *version)
