@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "confirm_lua.h"
 #include "engine.h"
+#include "metrics.h"
 #include "modules.h"
 #include "redact.h"
 #include "util.h"
@@ -399,8 +400,8 @@ static void free_retired(d_gen *g)
     }
 }
 
-static void (*alert_ended_hook)(const char *key);
-void daemon_set_alert_ended_hook(void (*fn)(const char *key))
+static void (*alert_ended_hook)(const char *runbook, const char *key);
+void daemon_set_alert_ended_hook(void (*fn)(const char *runbook, const char *key))
 {
     alert_ended_hook = fn;
 }
@@ -419,7 +420,7 @@ static void daemon_reap(uv_timer_t *t)
         d_gen *g = d->gen;
         g->nruns--;
         if (d->alert_key && alert_ended_hook)
-            alert_ended_hook(d->alert_key);
+            alert_ended_hook(d->runbook, d->alert_key);
         if (d->schedule)
             daemon_sched_run_ended(d->schedule);
         tn_run_free(d->run);
@@ -694,6 +695,8 @@ static void reload(void)
     store_set_policy(daemon_g.db, &g->cfg.policy);
     if (daemon_sched_start(g, err, sizeof err) < 0)
         log_load_error("schedules not started", err);
+    if (daemon_hooks_configure(g, err, sizeof err) < 0)
+        log_load_error("alert routes not changed", err);
     watch_stop();
     watch_start(g);
     char n[16];
@@ -785,6 +788,10 @@ int daemon_main(int argc, char **argv)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)
         log_load_error("schedules not started", err);
+    if (daemon_hooks_configure(g, err, sizeof err) < 0)
+        log_load_error("alert routes not loaded", err);
+    if (daemon_metrics_init() < 0)
+        log_load_error("metrics not started", "out of memory");
     watch_start(g);
     uv_signal_init(tn_loop(), &sig_term);
     uv_signal_init(tn_loop(), &sig_int);
@@ -822,6 +829,8 @@ out:
         log_load_error("the state store's last writes failed", err);
     store_close(daemon_g.db);
     modules_shutdown();
+    daemon_hooks_free();
+    metrics_shutdown();
     gen_free(daemon_g.gen);
     free(daemon_g.listen);
     free(daemon_g.token);

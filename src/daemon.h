@@ -73,6 +73,14 @@ d_run *daemon_find_run(const char *id);
 int daemon_api_open(char *err, size_t errlen);
 
 int daemon_main(int argc, char **argv);
+
+/* daemon_hooks.c: alert routes from g's config (at start and on SIGHUP),
+ * the router freed at exit; metrics with the daemon's gauges. */
+int daemon_hooks_configure(d_gen *g, char *err, size_t errlen);
+void daemon_hooks_free(void);
+int daemon_metrics_init(void);
+/* daemon.c calls it when an alert's run ends (dedup and cooldown). */
+void daemon_set_alert_ended_hook(void (*fn)(const char *runbook, const char *key));
 /* tocsin schedules: the config's schedules with their next run. */
 int daemon_sched_list(int argc, char **argv);
 

@@ -41,7 +41,8 @@ typedef enum {
                        out: id, status, severity, reused */
     STORE_INC_MOVE, /* in: id, to ("acknowledged", "mitigated", "resolved"), text, actor;
                        out: status */
-    STORE_INC_NOTE, /* in: id, kind ("note", "escalated", "notified"), text, actor,
+    STORE_INC_NOTE, /* in: id (or 0 and dedup_key: the open incident with that key), kind
+                       ("note", "escalated", "notified", "alert_resolved"), text, actor,
                        role (escalated: the role to notify) */
     /* The incident clock (clock.c).  CLAIM: in: owner, lease (seconds);
        out: json (an array of the due deadlines it claimed, malloc'd, the

@@ -441,6 +441,18 @@ static int run_req(sqlite_store *s, store_req *r)
             return -1;
         return flag_postmortem(s, r, ts);
     }
+    if (r->type == STORE_INC_NOTE && !r->id && r->dedup_key) {
+        /* A note for the open incident of a dedup key (a resolved alert). */
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT id FROM incidents WHERE dedup_key = ?1 AND"
+                               " status != 'resolved'",
+                               -1, &q, NULL) != SQLITE_OK)
+            return -1;
+        bind_text(q, 1, r->dedup_key);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            r->id = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
     char status[16], sev[8];
     int got = incident_get(s, r->id, status, sizeof status, sev, sizeof sev, &r->needs_postmortem);
     if (got < 0) {
