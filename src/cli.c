@@ -57,7 +57,8 @@ static const char usage_main[] =
     "\n"
     "  demo                   not in this build yet\n"
     "\n"
-    "`tocsin COMMAND --help` describes a command.\n";
+    "`tocsin COMMAND --help` describes a command; the manual is docs/ in the\n"
+    "source tree (docs/README.md: Lua API, config, CLI and daemon API, incidents).\n";
 
 static const char usage_run[] =
     "usage: tocsin run RUNBOOK [--dry-run] [--set key=value]... [--yes] [--json] [--config FILE]\n"

@@ -203,6 +203,17 @@ static long long check_inc(lua_State *L, int *dry)
     return n;
 }
 
+/* The role inc:escalate(level) notifies: a role name, or a level of the
+ * playbook's path (2: the escalation engineer, 3: the incident commander). */
+static const char *escalate_role(const char *level)
+{
+    return !level                ? "escalation_engineer"
+           : !strcmp(level, "1") ? "first_responder"
+           : !strcmp(level, "2") ? "escalation_engineer"
+           : !strcmp(level, "3") ? "incident_commander"
+                                 : level;
+}
+
 /* inc:ack(who) / inc:mitigate(text) / inc:resolve(summary) / inc:note(text) /
  * inc:escalate(level, reason) */
 static int change(lua_State *L, store_req_type type, const char *to, const char *kind)
@@ -220,7 +231,7 @@ static int change(lua_State *L, store_req_type type, const char *to, const char 
         if (a)
             snprintf(actor, sizeof actor, "%s", a);
     } else if (kind && !strcmp(kind, "escalated")) {
-        snprintf(text, sizeof text, "escalated to %s%s%s", a ? a : "the next level", b ? ": " : "",
+        snprintf(text, sizeof text, "escalated to %s%s%s", escalate_role(a), b ? ": " : "",
                  b ? b : "");
     } else if (a) {
         snprintf(text, sizeof text, "%s", a);
@@ -267,12 +278,7 @@ static int change(lua_State *L, store_req_type type, const char *to, const char 
     if (kind && !strcmp(kind, "escalated")) {
         /* The role to notify now: a role name, or a level of the playbook's
          * path (2: the escalation engineer, 3: the incident commander). */
-        const char *role = !a                ? "escalation_engineer"
-                           : !strcmp(a, "1") ? "first_responder"
-                           : !strcmp(a, "2") ? "escalation_engineer"
-                           : !strcmp(a, "3") ? "incident_commander"
-                                             : a;
-        r->role = dup_opt(role);
+        r->role = dup_opt(escalate_role(a));
     }
     run->incident = id; /* acting on an incident it did not open joins it */
     lua_settop(L, 1);   /* keep inc: its status is set from the answer */

@@ -39,7 +39,8 @@ for _, e in ipairs(entries) do
         action = "Investigar e prevenir: " .. title, owner = "incident commander",
         due = "7 dias após a review", priority = inc.severity, done = false }
     end
-  elseif e.kind == "resolved" then
+  elseif e.kind == "resolved" and e.actor ~= "tocsin clock" then
+    -- the change itself, not the clock's notification of it
     resolution = e.text:gsub("^resolved:? ?", "")
   end
 end

@@ -22,6 +22,9 @@ grep -q 'post-mortem draft: .*\.tocsin/postmortems/INC-1.md' out || fail "no dra
 grep -q '^# Post-Mortem: Database Down' .tocsin/postmortems/INC-1.md || fail "draft: $(cat .tocsin/postmortems/INC-1.md)"
 expect_exit 0 "$TOCSIN" postmortem INC-1
 pm=$(cat out)
+# The Resolution section is the resolve summary, not the clock's notice of it.
+res=$(awk '/^## Resolution/ {getline; getline; print; exit}' out)
+[ "$res" = "connection pool raised to 50" ] || fail "Resolution section: '$res'"
 for want in '# Post-Mortem: Database Down' '**Severity:** P0' '## Timeline' '## Impact' \
   '## Root Cause' '## Resolution' '## What Went Well' '## What Went Wrong' '## Action Items' \
   '] step: ✗ Check health endpoint: HTTP 503' 'mitigated: backend restarted' \
