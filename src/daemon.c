@@ -166,6 +166,11 @@ static d_book *book_find(d_gen *g, const char *name)
     return NULL;
 }
 
+int daemon_has_runbook(d_gen *g, const char *name)
+{
+    return book_find(g, name) != NULL;
+}
+
 static d_book *book_by_path(d_gen *g, const char *path)
 {
     list_node *n;

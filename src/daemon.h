@@ -68,6 +68,7 @@ int daemon_start_run(const char *name, const char *trigger, const char *params_j
                      const char *alert_json, const char *alert_key, int schedule, char *id_out,
                      size_t idlen, char *err, size_t errlen);
 d_run *daemon_find_run(const char *id);
+int daemon_has_runbook(d_gen *g, const char *name);
 
 /* daemon_api.c: opens the API server on daemon_g.listen. */
 int daemon_api_open(char *err, size_t errlen);

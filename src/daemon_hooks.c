@@ -33,7 +33,19 @@ int daemon_hooks_configure(d_gen *g, char *err, size_t errlen)
         return -1;
     }
     daemon_set_alert_ended_hook(alert_ended);
-    return alerts_router_configure_from(router, &g->cfg, err, errlen);
+    if (alerts_router_configure_from(router, &g->cfg, err, errlen) < 0)
+        return -1;
+    /* A route to a runbook that is not loaded would fail at 3 a.m.: said now. */
+    for (int i = 0; i < alerts_router_nroutes(router); i++) {
+        const alerts_route *rt = alerts_router_route(router, i);
+        if (!daemon_has_runbook(g, rt->runbook)) {
+            char n[16];
+            snprintf(n, sizeof n, "%d", i + 1);
+            daemon_log("warn", "alert route names a runbook that is not loaded", "route", n,
+                       "runbook", rt->runbook, NULL);
+        }
+    }
+    return 0;
 }
 
 void daemon_hooks_free(void)

@@ -242,11 +242,18 @@ end
 
 local raw_open = env.incident.open
 env.incident.open = function(t)
-  local inc, err = raw_open(t)
-  if inc then
-    local ctx = ctx_of_run[C.run_id()]
-    if ctx and ctx.incident == nil then ctx.incident = inc end
+  local ctx = ctx_of_run[C.run_id()]
+  -- A run started by an alert opens (or joins) the alert's incident: the
+  -- alert's resolution is noted on it, and a repeat joins it.
+  if type(t) == "table" and t.dedup_key == nil and ctx and type(ctx.alert) == "table"
+      and type(ctx.alert.dedup_key) == "string" then
+    local copy = {}
+    for k, v in pairs(t) do copy[k] = v end
+    copy.dedup_key = ctx.alert.dedup_key
+    t = copy
   end
+  local inc, err = raw_open(t)
+  if inc and ctx and ctx.incident == nil then ctx.incident = inc end
   return inc, err
 end
 

@@ -22,7 +22,7 @@ return { name = "database_down", severity = "P1", run = function(ctx)
     log.info(("alert %s instance=%s status=%s"):format(ctx.alert.labels.alertname,
       ctx.alert.labels.instance, ctx.alert.status))
   end)
-  assert(incident.open { title = "Database Down", dedup_key = ctx.alert.dedup_key })
+  assert(incident.open { title = "Database Down" })  -- dedup_key: the alert's, by default
   time.sleep(4)
 end }
 LUA
