@@ -220,14 +220,23 @@ end
 function M.restore(st, path)
   local kind, name = tostring(path):match("^(%a+):(etp_backup_%d+)$")
   if st.db and kind == "postgres" then
+    -- rows back into the tables as they are (keys, serials), a renamed
+    -- users table back under its name
     local ok, err = st.db:tx(function(tx)
-      assert(tx:exec("DROP TABLE IF EXISTS sections, etps, users_broken, users"))
-      for _, t in ipairs { "users", "etps", "sections" } do
-        assert(tx:exec(("CREATE TABLE %s AS TABLE %s_%s"):format(t, name, t)))
+      if tx:one("SELECT to_regclass('users') IS NULL AS gone").gone then
+        if tx:one("SELECT to_regclass('users_broken') IS NULL AS gone").gone then
+          assert(tx:exec(SCHEMA[1]))
+        else
+          assert(tx:exec("ALTER TABLE users_broken RENAME TO users"))
+        end
       end
-      assert(tx:exec("ALTER TABLE users ADD PRIMARY KEY (id)"))
-      assert(tx:exec("ALTER TABLE etps ADD PRIMARY KEY (id)"))
-      assert(tx:exec("ALTER TABLE sections ADD PRIMARY KEY (id)"))
+      assert(tx:exec("TRUNCATE sections, etps, users"))
+      for _, t in ipairs { "users", "etps", "sections" } do
+        assert(tx:exec(("INSERT INTO %s SELECT * FROM %s_%s"):format(t, name, t)))
+        assert(tx:one(("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE(max(id), 0) + 1, false) FROM %s")
+          :format(t, t)))
+      end
+      return true
     end)
     if not ok and err then return nil, tostring(err) end
   elseif kind == "memory" and st.mem_backups[name] then
