@@ -14,7 +14,9 @@
 --        since: seconds (number) or a Railway duration string ("30m", "2h")
 --   p.status(service)                     -> st | nil, err       read-only
 --        st.state     "running" | "crashed" | "failed" | "deploying" | "unknown"
---        st.version, st.previous_version, st.deployment (id), st.restarts (local),
+--        st.status    the current deployment's status as the platform says it (SUCCESS, FAILED, ...)
+--        st.version, st.previous_version, st.deployment (id), st.deployed_at (ISO 8601: a
+--        deployment younger than the trouble points at the deploy), st.restarts, st.uptime (local),
 --        st.memory_mb, st.memory_limit_mb, st.memory_percent (backend, local only)
 --   p.deployments(service)                -> { {id=, status=, version=, created_at=}, ... } newest first
 --   p.restart(service)                    -> true | nil, err
@@ -26,7 +28,8 @@
 --        a non-zero exit is a result (res.ok false, res.code), as with shell.run
 --   p.psql(service, sql [, opts])         -> shell result | nil, err   `psql "$DATABASE_URL" -c sql`
 --        inside the service's environment (the playbook's `railway run psql $DATABASE_URL -c ...`)
---   p.backup()                            -> path | nil, err     backup_cmd (./scripts/backup-db.sh)
+--   p.backup()                            -> path | nil, err     backup_cmd (./scripts/backup-db.sh); local
+--        without one: the target's own backup (POST /_backup); a dry run returns "(dry run)"
 --   p.restore(path)                       -> true | nil, err     restore_cmd; local: the target's restore
 --   p.block_ip(ip)                        -> true | nil, err     local only (err.kind "unsupported" on railway)
 -- Failures are nil, err with err.kind "platform" (the platform said no), "config"

@@ -88,9 +88,10 @@ function M:status(service)
   if not s then return nil, err end
   local svc = s.services and s.services[service]
   if not svc then return nil, platform.err("platform", "unknown service " .. tostring(service)) end
+  local cur = svc.deployments[1] or {}
   local st = { state = svc.state, version = svc.version, previous_version = svc.previous_version,
-               deployment = svc.deployment, restarts = svc.restarts, status = svc.deployments[1]
-                 and svc.deployments[1].status }
+               deployment = svc.deployment, restarts = svc.restarts, status = cur.status,
+               deployed_at = cur.created_at, uptime = svc.uptime }
   if service == "backend" then
     st.memory_mb, st.memory_limit_mb, st.memory_percent = s.memory.used_mb, s.memory.limit_mb, s.memory.percent
   end

@@ -89,7 +89,7 @@ function M:status(service)
   end
   if not cur then return { state = "unknown" } end
   return { state = STATE[cur.status], version = cur.version, deployment = cur.id,
-           previous_version = prev and prev.version, status = cur.status }
+           previous_version = prev and prev.version, status = cur.status, deployed_at = cur.created_at }
 end
 
 function M:restart(service)
