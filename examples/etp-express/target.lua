@@ -28,6 +28,9 @@
 --
 -- Data: in memory, or in a real PostgreSQL when `dsn` is given (tables
 -- users, etps, sections; created and seeded when missing).
+-- In-process use (a demo): require("etp_express.serve").start{...} (from
+-- examples/lib; see serve.lua).  The model is etp_express/model.lua, the
+-- HTTP faces etp_express/routes.lua.
 --
 -- FAULTS (POST /_fault {"mode": ...}; options in the same object):
 --   database_down      cause="crashed"|"migration"|"max_connections".  Health 503
@@ -61,49 +64,22 @@
 --   security_breach    ip=, attempts=40: that many failed logins from `ip`, one success,
 --                      then an export; the attacker keeps trying every 0.5 s until blocked.
 -- Any fault also takes rollback_fails=true or restart_fails=true: that action then fails.
-local model = require("etp_express.model")
-local routes = require("etp_express.routes")
+local serve = require("etp_express.serve")
 
 return {
   name = "etp_express_target",
   title = "Simulated ETP Express (backend, frontend, fake OpenAI, control API)",
   severity = "P3",
-  params = {
-    host = "127.0.0.1",
-    port = 0,            -- backend; frontend +1, openai +2, control +3; 0: ephemeral ports
-    dsn = "",            -- PostgreSQL connection string; empty: data in memory
-    log_dir = ".tocsin/etp-express",   -- one log file per service; "" for none
-    version = "v1.4.2",  -- the backend's current version (the previous one is v1.4.1)
-    memory_limit = 512,  -- MB, the container's limit
-    crash_seconds = 1.0, -- how long a crashed backend stays down before its automatic restart
-    restart_seconds = 0.3,
-    jwt_secret = "",     -- empty: generated
-    openai_key = "sk-etp-initial",
-  },
+  params = serve.DEFAULTS,   -- port, host, dsn, log_dir, version, memory_limit, ... (see serve.lua)
   run = function(ctx)
     local p = ctx.params
-    local st = model.new(p)
-    local servers = {}
-    local function listen(name, offset, r)
-      local port = p.port == 0 and 0 or p.port + offset
-      local srv, err = http.serve { listen = p.host .. ":" .. port, routes = r }
-      if not srv then error(("etp-express: %s cannot listen on %s:%d: %s"):format(name, p.host, port, err)) end
-      servers[name] = srv
-      return srv
-    end
-    local openai = listen("openai", 2, routes.openai(st))
-    st.openai_url = openai.url
-    st.backend_url = listen("backend", 0, routes.backend(st)).url
-    listen("frontend", 1, routes.frontend(st))
-    local control = listen("control", 3, routes.control(st, function() servers.control:close() end))
-    model.start(st)
+    local etp = serve.start(p)
     -- one line, key=value, for people and for scripts (tests grep control=)
     print(("etp-express ready backend=%s frontend=%s openai=%s control=%s log_dir=%s database=%s"):format(
-      servers.backend.url, servers.frontend.url, servers.openai.url, servers.control.url,
+      etp.backend, etp.frontend, etp.openai, etp.control,
       p.log_dir ~= "" and p.log_dir or "-", p.dsn ~= "" and "postgres" or "memory"))
-    control:wait()
-    model.stop(st)
-    for _, srv in pairs(servers) do srv:close() end
+    etp.wait()   -- until POST /_shutdown (or Ctrl-C)
+    etp.stop()
     return true
   end,
 }
