@@ -31,6 +31,8 @@
 --   p.backup()                            -> path | nil, err     backup_cmd (./scripts/backup-db.sh); local
 --        without one: the target's own backup (POST /_backup); a dry run returns "(dry run)"
 --   p.restore(path)                       -> true | nil, err     restore_cmd; local: the target's restore
+--   p.backups()                           -> { {path=, created_at=}, ... } newest first | nil, err
+--        local only (the oldest is the target's state at start); railway: err.kind "unsupported"
 --   p.block_ip(ip)                        -> true | nil, err     local only (err.kind "unsupported" on railway)
 -- Failures are nil, err with err.kind "platform" (the platform said no), "config"
 -- (a command is not configured), "unsupported", or a primitive's own kind

@@ -62,6 +62,8 @@ return {
     -- backup and restore through the target
     local path = assert(p.backup())
     assert(path:match("^memory:etp_backup_%d+$"), path)
+    local list = assert(p.backups())
+    assert(list[1].path == path and list[#list].path == "memory:etp_backup_1", json.encode(list))
     assert(p.restore(path))
     local bad, berr = p.restore("memory:etp_backup_999")
     assert(bad == nil and berr.kind == "platform", tostring(berr))

@@ -202,6 +202,12 @@ end
 
 -- Backups: a copy of the three tables (in PostgreSQL, tables etp_backup_N_*).
 function M.backup(st)
+  local path, err = M.backup_tables(st)
+  if path then table.insert(st.backups, 1, { path = path, created_at = iso(time.now()) }) end
+  return path, err
+end
+
+function M.backup_tables(st)
   st.nbackups = st.nbackups + 1
   local name = "etp_backup_" .. st.nbackups
   if st.db then
@@ -305,7 +311,7 @@ function M.new(p)
   local st = {
     params = p, log_dir = p.log_dir, logs = {}, pending = {}, faults = {}, blocked = {},
     deployments = {}, services = {}, vars = {}, pending_vars = {}, revoked = {},
-    ndeploy = 0, nbackups = 0, mem_backups = {}, requests = 0, openai_calls = 0,
+    ndeploy = 0, nbackups = 0, mem_backups = {}, backups = {}, requests = 0, openai_calls = 0,
     memory = { used = 180, base = 180, limit = p.memory_limit, crashes = 0 },
   }
   math.randomseed(math.floor(time.now() * 1000) % 2147483647)
@@ -567,7 +573,8 @@ function M.inject(st, mode, opts)
   f.mode, f.since = mode, time.now()
   st.faults[mode] = f
   APPLY[mode](st, f)
-  M.log(st, "backend", "DEBUG", "fault", "injected " .. mode) -- a marker for humans reading the log
+  -- no "fault injected" line in the service logs: runbooks must find the
+  -- symptoms, as they would in production
   return f
 end
 
@@ -711,7 +718,8 @@ end
 
 function M.snapshot(st)
   local s = { services = {}, faults = {}, memory = {}, database = {}, openai_calls = st.openai_calls,
-              requests = st.requests, blocked = {}, baseline_backup = st.baseline_backup }
+              requests = st.requests, blocked = {}, baseline_backup = st.baseline_backup,
+              backups = st.backups }
   for name, svc in pairs(st.services) do
     local deps = {}
     for i, d in ipairs(st.deployments[name]) do

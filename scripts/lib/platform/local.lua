@@ -163,6 +163,14 @@ function M:backup()
   return r.path or "(dry run)"
 end
 
+-- Backups the target knows, newest first: { {path=, created_at=}, ... }
+-- (the first one, at start, is the state before any fault).
+function M:backups()
+  local s, err = self:get("/_state")
+  if not s then return nil, err end
+  return s.backups or {}
+end
+
 function M:restore(path)
   local argv = platform.command(self.params.restore_cmd, { path = path })
   if argv then

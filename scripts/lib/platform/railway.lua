@@ -165,6 +165,10 @@ function M:restore(path)
   return true
 end
 
+function M.backups()
+  return nil, platform.err("unsupported", "backups are listed by the backup tooling (DISASTER_RECOVERY.md)")
+end
+
 function M.block_ip(_, ip)
   return nil, platform.err("unsupported", "Railway has no firewall rule in its CLI: block " .. tostring(ip)
     .. " in the application (IP blocking in NestJS)")
