@@ -66,7 +66,7 @@ char **catalog_dir_files(const char *dir, int *n)
 }
 
 /* scripts/runbooks/x.lua requires from scripts/lib. */
-static void add_lib_path(tn_config *c, const char *path)
+void catalog_add_lib_path(tn_config *c, const char *path)
 {
     buf_t b = BUF_INIT;
     const char *slash = strrchr(path, '/');
@@ -81,7 +81,7 @@ static void add_lib_path(tn_config *c, const char *path)
 
 tn_state *catalog_load(tn_config *c, const char *path, int *rc, char *err, size_t errlen)
 {
-    add_lib_path(c, path);
+    catalog_add_lib_path(c, path);
     tn_state *st = tn_state_new(path, &c->settings, err, errlen);
     if (!st) {
         *rc = -1;

@@ -24,6 +24,10 @@ typedef struct catalog {
  * or unreadable). */
 char **catalog_dir_files(const char *dir, int *n);
 
+/* Adds <dir of path>/../lib to the config's require path when it is a
+ * folder (scripts/runbooks/x.lua requires from scripts/lib). */
+void catalog_add_lib_path(tn_config *c, const char *path);
+
 /* Compiles and loads one file with the config's settings (its <dir>/../lib
  * joins the require path): the state, *rc as tn_state_load's; NULL with err
  * when it cannot even be compiled. */

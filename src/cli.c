@@ -244,6 +244,7 @@ static int cmd_run(int argc, char **argv)
      * an ad-hoc script runs its top level as the task, on a fresh state so
      * its top level runs once. */
     int load_rc = -1;
+    catalog_add_lib_path(&cfg, path); /* as catalog_load does: <dir>/../lib */
     tn_state *st = tn_state_new(path, &cfg.settings, err, sizeof err);
     if (st) {
         st->quiet_load = 1;
