@@ -207,7 +207,10 @@ static void clock_report(const char *text, void *ud)
 static void clock_event(const tn_event *ev, void *ud)
 {
     (void)ud;
-    int console = ev->fields && strstr(ev->fields, "\"event\":"); /* a console channel's line */
+    /* A console channel's line is "notify NAME: ..." at info ("notified
+     * NAME" is the outcome, shown by the report). */
+    int console = ev->type == TN_EV_LOG && !strcmp(ev->level, "info") && ev->len > 7 &&
+                  !strncmp(ev->text, "notify ", 7);
     if (ev->type == TN_EV_LOG &&
         (console || !strcmp(ev->level, "warn") || !strcmp(ev->level, "error")))
         fprintf(stderr, "tocsin: %s: %.*s\n", ev->level, (int)ev->len, ev->text);

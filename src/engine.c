@@ -124,10 +124,22 @@ static int l_env(lua_State *L)
     return 1;
 }
 
+/* secret(name): the value of an environment variable or configured secret,
+ * marked for redaction.  secret(name, value): marks a value the runbook
+ * made itself (a rotated password, a generated key) and returns it. */
 static int l_secret(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     tn_state *st = engine_state_of(L);
+    if (!lua_isnoneornil(L, 2)) {
+        size_t vn;
+        const char *val = luaL_checklstring(L, 2, &vn);
+        if (vn && redact_add(val, vn) < 0)
+            return luaL_error(L, "secret('%s', value): out of memory registering it for redaction",
+                              name);
+        lua_settop(L, 2);
+        return 1;
+    }
     const char *v = getenv(name);
     size_t n = v ? strlen(v) : 0;
     if (!v && st->settings && st->settings->secret_lookup)

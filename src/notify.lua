@@ -54,7 +54,7 @@ end
 
 -- The message as a plain table: text, event, role, severity, summary, incident.
 local function normalize(msg)
-  if type(msg) == "string" then return { text = msg, event = "note" } end
+  if type(msg) == "string" then msg = { text = msg } end -- redacted below like any other
   if type(msg) ~= "table" then
     error("notify: the message must be a string or a table (got " .. type(msg) .. ")", 3)
   end
@@ -329,7 +329,8 @@ return function(target, msg)
     local ok, r = t:wait()
     if not ok then r = { channel = targets[i].name, ok = false, attempts = 0, error = tostring(r) } end
     results[i], results[r.channel] = r, r
-    local fields = { channel = r.channel, status = r.status, attempts = r.attempts, error = r.error }
+    local fields = { channel = r.channel, status = r.status, attempts = r.attempts, error = r.error,
+      event = m.event }
     if r.ok then
       M.log.info("notified " .. r.channel, fields)
     else
