@@ -552,6 +552,17 @@ static int config_push_params_protected(lua_State *L)
         config_copy_value(F, -1, L, 0);
     else
         lua_newtable(L);
+    /* The config's `platform` (scripts/lib/platform/<name>.lua) reaches the
+     * runbooks as ctx.params.platform, unless params names one itself. */
+    lua_getfield(F, -2, "platform");
+    if (lua_type(F, -1) == LUA_TSTRING && lua_getfield(L, -1, "platform") == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushstring(L, lua_tostring(F, -1));
+        lua_setfield(L, -2, "platform");
+    } else if (lua_type(F, -1) == LUA_TSTRING) {
+        lua_pop(L, 1);
+    }
+    lua_pop(F, 1);
     return 1;
 }
 
