@@ -787,8 +787,14 @@ int daemon_main(int argc, char **argv)
         code = 1;
         goto out;
     }
-    clock_opts co = {
-        .db = daemon_g.db, .cfg = &g->cfg, .on_event = clock_log, .report = clock_report};
+    /* Its own changes kick the clock; the poll is for deadlines other
+     * processes (a CLI run) write: 5 s late at most, and an idle daemon
+     * costs next to nothing. */
+    clock_opts co = {.db = daemon_g.db,
+                     .poll = 5,
+                     .cfg = &g->cfg,
+                     .on_event = clock_log,
+                     .report = clock_report};
     if (clock_start(&co, err, sizeof err) < 0)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)
