@@ -570,8 +570,8 @@ static int dl_claim(sqlite_store *s, store_req *r, double ts)
     if (sqlite3_prepare_v2(
             s->db,
             "SELECT d.id, d.kind, d.role, d.text, d.due, d.every, i.id, i.title, i.severity,"
-            " i.status, i.summary, i.opened, i.scenario, i.acknowledged, i.resolved"
-            " FROM deadlines d JOIN incidents i ON i.id = d.incident_id"
+            " i.status, i.summary, i.opened, i.scenario, i.acknowledged, i.resolved,"
+            " d.claimed_by FROM deadlines d JOIN incidents i ON i.id = d.incident_id"
             " WHERE d.fired IS NULL AND d.canceled IS NULL AND d.due <= ?1"
             " AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) ORDER BY d.due, d.id LIMIT ?2",
             -1, &q, NULL) != SQLITE_OK)
@@ -597,6 +597,10 @@ static int dl_claim(sqlite_store *s, store_req *r, double ts)
         ids[n] = sqlite3_column_int64(q, 0);
         incs[n] = sqlite3_column_int64(q, 6);
         every[n] = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 5);
+        /* A claim taken over (its process died) already scheduled the next
+         * occurrence when it was first claimed: not a second chain. */
+        if (sqlite3_column_type(q, 15) != SQLITE_NULL)
+            every[n] = 0;
         keep[n] = still_due(kind, status);
         if (keep[n]) {
             if (b.n > 1)
