@@ -676,11 +676,14 @@ static int dl_claim(sqlite_store *s, store_req *r, double ts)
     }
     sqlite3_finalize(upd);
     /* When the clock should look again: the earliest pending deadline (or
-     * lease end). */
+     * lease end).  Only deadlines the claim can take count: one whose
+     * incident is missing is never claimed, and would make the clock look
+     * again at once, forever. */
     r->next_due = 0;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT min(max(due, coalesce(claimed_until, 0))) FROM deadlines"
-                           " WHERE fired IS NULL AND canceled IS NULL",
+                           "SELECT min(max(d.due, coalesce(d.claimed_until, 0))) FROM deadlines d"
+                           " JOIN incidents i ON i.id = d.incident_id"
+                           " WHERE d.fired IS NULL AND d.canceled IS NULL",
                            -1, &q, NULL) == SQLITE_OK) {
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
             r->next_due = sqlite3_column_double(q, 0);
