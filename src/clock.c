@@ -325,6 +325,18 @@ int clock_start(const clock_opts *o, char *err, size_t errlen)
     return 0;
 }
 
+void clock_set_config(const tn_config *cfg)
+{
+    if (!clk.on)
+        return;
+    /* The firing state reads its library and template folders through
+     * &clk.settings: they now point into cfg (the old config may be freed). */
+    clk.o.cfg = cfg;
+    clk.settings = cfg->settings;
+    clk.settings.dry_run = 0;
+    clk.settings.assume_yes = 0;
+}
+
 void clock_kick(void)
 {
     look_in(0);

@@ -32,6 +32,9 @@ typedef struct clock_opts {
 
 /* Starts the clock (a first look at once).  0, or -1 with err. */
 int clock_start(const clock_opts *o, char *err, size_t errlen);
+/* The config changed (the daemon's SIGHUP): fire with cfg from now on; the
+ * previous one may be freed once this returns. */
+void clock_set_config(const tn_config *cfg);
 /* Look now: something changed (an incident was opened, acknowledged...). */
 void clock_kick(void);
 /* Runs the loop until nothing is due and nothing is firing, or max_secs

@@ -692,6 +692,7 @@ static void reload(void)
     daemon_sched_stop();
     daemon_g.gen = g;
     store_set_policy(daemon_g.db, &g->cfg.policy);
+    clock_set_config(&g->cfg);
     if (daemon_sched_start(g, err, sizeof err) < 0)
         log_load_error("schedules not started", err);
     watch_stop();
