@@ -724,11 +724,6 @@ static const char usage[] =
     "loads; SIGHUP reloads the config; SIGTERM stops intake, lets running runs\n"
     "finish (config `grace`, default 30 s) and exits 0.\n";
 
-static void clock_log(const tn_event *ev, void *ud)
-{
-    log_event(ev, ud);
-}
-
 static void clock_report(const char *text, void *ud)
 {
     (void)ud;
@@ -780,8 +775,9 @@ int daemon_main(int argc, char **argv)
         code = 1;
         goto out;
     }
-    clock_opts co = {
-        .db = daemon_g.db, .cfg = &g->cfg, .on_event = clock_log, .report = clock_report};
+    clock_opts co = {.db = daemon_g.db,
+                     .cfg = &g->cfg,
+                     .report = clock_report}; /* its runs' events: log_event */
     if (clock_start(&co, err, sizeof err) < 0)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)
