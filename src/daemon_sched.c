@@ -325,6 +325,7 @@ int daemon_sched_start(d_gen *g, char *err, size_t errlen)
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         char e[512];
+        snprintf(e, sizeof e, "schedules[%d] must be a table { every = or cron =, runbook = }", i);
         sched *s = lua_istable(L, -1) ? parse_one(L, i, e, sizeof e) : NULL;
         lua_pop(L, 1);
         if (!s) {
@@ -409,11 +410,11 @@ int daemon_sched_list(int argc, char **argv)
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, -1, i);
             char e[512];
+            snprintf(e, sizeof e, "schedules[%d] must be a table { every = or cron =, runbook = }",
+                     i);
             sched *s = lua_istable(L, -1) ? parse_one(L, i, e, sizeof e) : NULL;
             lua_pop(L, 1);
             if (!s) {
-                if (!lua_istable(L, -1))
-                    snprintf(e, sizeof e, "schedules[%d] must be a table", i);
                 fprintf(stderr, "tocsin: %s\n", e);
                 code = 2;
                 continue;
