@@ -688,6 +688,16 @@ static void reload(void)
     if (strcmp(state, daemon_g.gen->cfg.state))
         daemon_log("warn", "the state store cannot change without a restart", "state",
                    daemon_g.gen->cfg.state, NULL);
+    /* A rotated api_token takes effect now; the listen address needs a
+     * restart (the socket is bound). */
+    free(daemon_g.token);
+    daemon_g.token = cfg_string(&g->cfg, "api_token");
+    char *listen = cfg_string(&g->cfg, "listen");
+    if ((listen || daemon_g.listen) &&
+        (!listen || !daemon_g.listen || strcmp(listen, daemon_g.listen)))
+        daemon_log("warn", "the listen address cannot change without a restart", "listen",
+                   daemon_g.listen ? daemon_g.listen : DEFAULT_LISTEN, NULL);
+    free(listen);
     d_gen *old = daemon_g.gen;
     daemon_sched_stop();
     daemon_g.gen = g;
