@@ -747,8 +747,9 @@ static void writer_main(void *arg)
             n++;
         }
         uv_mutex_unlock(&s->mu);
-        int ok =
-            !s->failed && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        /* Each batch tries afresh: a failure (a lock held past the busy
+         * timeout, a full disk) loses its batch, not every later one. */
+        int ok = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         list_node *nx, answered;
         list_init(&answered);
         LIST_FOREACH_SAFE(q, nx, &batch)
@@ -758,8 +759,8 @@ static void writer_main(void *arg)
             if (r->req) {
                 if (!ok) {
                     r->req->rc = -1;
-                    snprintf(r->req->err, sizeof r->req->err, "%.200s",
-                             s->failed ? s->error : sqlite3_errmsg(s->db));
+                    snprintf(r->req->err, sizeof r->req->err, "state store %s: %s", s->path,
+                             sqlite3_errmsg(s->db));
                 } else if (run_req(s, r->req) < 0) {
                     r->req->rc = -1;
                     snprintf(r->req->err, sizeof r->req->err, "state store %s: %s", s->path,
@@ -795,11 +796,14 @@ static void writer_main(void *arg)
         }
         if (s->async_init)
             uv_async_send(s->answered);
-        if (!ok && !s->failed) {
-            s->failed = 1;
-            snprintf(s->error, sizeof s->error, "state store %s: %s", s->path,
-                     sqlite3_errmsg(s->db));
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!ok) {
+            if (!s->failed) { /* the record is incomplete: store_flush says so */
+                s->failed = 1;
+                snprintf(s->error, sizeof s->error, "state store %s: %s", s->path,
+                         sqlite3_errmsg(s->db));
+            }
+            if (!sqlite3_get_autocommit(s->db))
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         }
         s->committed += n;
         uv_cond_broadcast(&s->cv);
