@@ -28,6 +28,9 @@ typedef struct clock_opts {
     /* What each fired deadline did (its timeline text), or NULL. */
     void (*report)(const char *text, void *ud);
     void *report_ud;
+    /* A problem of the clock's (its store failing, said once while it
+     * lasts), with report_ud; NULL: a line on stderr. */
+    void (*error)(const char *msg, void *ud);
 } clock_opts;
 
 /* Starts the clock (a first look at once).  0, or -1 with err. */

@@ -740,6 +740,12 @@ static void clock_report(const char *text, void *ud)
     daemon_log("info", "incident clock", "did", text, NULL);
 }
 
+static void clock_error(const char *msg, void *ud)
+{
+    (void)ud;
+    daemon_log("error", msg, NULL);
+}
+
 int daemon_main(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
@@ -787,7 +793,8 @@ int daemon_main(int argc, char **argv)
     }
     clock_opts co = {.db = daemon_g.db,
                      .cfg = &g->cfg,
-                     .report = clock_report}; /* its runs' events: log_event */
+                     .report = clock_report,
+                     .error = clock_error}; /* its runs' events: log_event */
     if (clock_start(&co, err, sizeof err) < 0)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)
