@@ -133,8 +133,9 @@ static int ends_with(const char *s, const char *suffix)
 /* ---- run --------------------------------------------------------------- */
 
 typedef struct {
-    tn_run *run;
+    tn_run *run; /* NULL once freed */
     int interrupted;
+    int draining; /* the run ended: the clock sends what it owes */
 } run_ctx;
 
 static void on_run_done(tn_run *r, void *ud)
@@ -147,6 +148,17 @@ static void on_run_done(tn_run *r, void *ud)
 static void on_interrupt(int signum, void *ud)
 {
     run_ctx *rc = ud;
+    if (rc->draining) {
+        /* Stop waiting for the notifications still going: their deadlines
+         * are claimed, and taken over when the claim's lease ends. */
+        fprintf(stderr,
+                "\ninterrupted (signal %d): notifications still going are left to the "
+                "next process\n",
+                signum);
+        rc->draining = 0;
+        uv_stop(tn_loop());
+        return;
+    }
     if (rc->interrupted || !rc->run)
         return;
     rc->interrupted = 1;
@@ -314,11 +326,14 @@ static int cmd_run(int argc, char **argv)
                : r->ok                              ? EXIT_OK
                                                     : EXIT_FAILED;
         tn_run_free(r);
+        rc.run = NULL;
     }
     out_tty_close(&tty);
-    if (!rc.interrupted && !engine_interrupted)
+    if (!rc.interrupted && !engine_interrupted) {
+        rc.draining = 1;
         cli_clock_finish();
-    else
+        rc.draining = 0;
+    } else
         clock_stop();
     if (db) {
         store_current = NULL;

@@ -38,12 +38,24 @@ static struct {
     tn_state *st;
     uv_timer_t look, reap, drain;
     int claiming, again;
+    int failing; /* the last claim failed (said once) */
     list_node firing, drafts;
     int nfiring, ndrafts;
     char owner[160];
 } clk;
 
 static void look(uv_timer_t *t);
+
+/* A problem of the clock's own: the daemon's JSON log, or stderr. */
+static void say(const char *what, const char *err)
+{
+    char msg[1400];
+    snprintf(msg, sizeof msg, "the incident clock %s: %s", what, err);
+    if (clk.o.error)
+        clk.o.error(msg, clk.o.report_ud);
+    else
+        fprintf(stderr, "tocsin: %s\n", msg);
+}
 
 static double now_secs(void)
 {
@@ -214,7 +226,7 @@ static void fire(const char *json)
             clk.st = NULL;
         }
         if (!clk.st) {
-            fprintf(stderr, "tocsin: the incident clock cannot fire: %s\n", err);
+            say("cannot fire", err);
             return;
         }
     }
@@ -225,7 +237,7 @@ static void fire(const char *json)
     run_launch_opts lo = {
         .push_params = push_deadlines, .params_ud = (void *)json, .trigger = "clock"};
     if (run_launch(clk.st, &lo, &o, &f->run, err, sizeof err) < 0) {
-        fprintf(stderr, "tocsin: the incident clock cannot fire: %s\n", err);
+        say("cannot fire", err);
         free(f);
         return;
     }
@@ -251,8 +263,10 @@ static void claimed(store_req *r)
     }
     clk.claiming = 0;
     int rows = rc == 0 && json && strcmp(json, "[]") != 0;
-    if (rc != 0)
-        fprintf(stderr, "tocsin: the incident clock cannot read its deadlines: %s\n", err);
+    /* Said once while it lasts: the clock looks again every second. */
+    if (rc != 0 && !clk.failing)
+        say("cannot read its deadlines", err);
+    clk.failing = rc != 0;
     if (rows)
         fire(json);
     free(json);
@@ -323,6 +337,18 @@ int clock_start(const clock_opts *o, char *err, size_t errlen)
     clk.on = 1;
     look_in(0);
     return 0;
+}
+
+void clock_set_config(const tn_config *cfg)
+{
+    if (!clk.on)
+        return;
+    /* The firing state reads its library and template folders through
+     * &clk.settings: they now point into cfg (the old config may be freed). */
+    clk.o.cfg = cfg;
+    clk.settings = cfg->settings;
+    clk.settings.dry_run = 0;
+    clk.settings.assume_yes = 0;
 }
 
 void clock_kick(void)

@@ -28,10 +28,16 @@ typedef struct clock_opts {
     /* What each fired deadline did (its timeline text), or NULL. */
     void (*report)(const char *text, void *ud);
     void *report_ud;
+    /* A problem of the clock's (its store failing, said once while it
+     * lasts), with report_ud; NULL: a line on stderr. */
+    void (*error)(const char *msg, void *ud);
 } clock_opts;
 
 /* Starts the clock (a first look at once).  0, or -1 with err. */
 int clock_start(const clock_opts *o, char *err, size_t errlen);
+/* The config changed (the daemon's SIGHUP): fire with cfg from now on; the
+ * previous one may be freed once this returns. */
+void clock_set_config(const tn_config *cfg);
 /* Look now: something changed (an incident was opened, acknowledged...). */
 void clock_kick(void);
 /* Runs the loop until nothing is due and nothing is firing, or max_secs

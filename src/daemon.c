@@ -694,10 +694,21 @@ static void reload(void)
     if (strcmp(state, daemon_g.gen->cfg.state))
         daemon_log("warn", "the state store cannot change without a restart", "state",
                    daemon_g.gen->cfg.state, NULL);
+    /* A rotated api_token takes effect now; the listen address needs a
+     * restart (the socket is bound). */
+    free(daemon_g.token);
+    daemon_g.token = cfg_string(&g->cfg, "api_token");
+    char *listen = cfg_string(&g->cfg, "listen");
+    if ((listen || daemon_g.listen) &&
+        (!listen || !daemon_g.listen || strcmp(listen, daemon_g.listen)))
+        daemon_log("warn", "the listen address cannot change without a restart", "listen",
+                   daemon_g.listen ? daemon_g.listen : DEFAULT_LISTEN, NULL);
+    free(listen);
     d_gen *old = daemon_g.gen;
     daemon_sched_stop();
     daemon_g.gen = g;
     store_set_policy(daemon_g.db, &g->cfg.policy);
+    clock_set_config(&g->cfg);
     if (daemon_sched_start(g, err, sizeof err) < 0)
         log_load_error("schedules not started", err);
     if (daemon_hooks_configure(g, err, sizeof err) < 0)
@@ -731,15 +742,16 @@ static const char usage[] =
     "loads; SIGHUP reloads the config; SIGTERM stops intake, lets running runs\n"
     "finish (config `grace`, default 30 s) and exits 0.\n";
 
-static void clock_log(const tn_event *ev, void *ud)
-{
-    log_event(ev, ud);
-}
-
 static void clock_report(const char *text, void *ud)
 {
     (void)ud;
     daemon_log("info", "incident clock", "did", text, NULL);
+}
+
+static void clock_error(const char *msg, void *ud)
+{
+    (void)ud;
+    daemon_log("error", msg, NULL);
 }
 
 int daemon_main(int argc, char **argv)
@@ -789,12 +801,12 @@ int daemon_main(int argc, char **argv)
     }
     /* Its own changes kick the clock; the poll is for deadlines other
      * processes (a CLI run) write: 5 s late at most, and an idle daemon
-     * costs next to nothing. */
+     * costs next to nothing.  Its runs' events reach log_event. */
     clock_opts co = {.db = daemon_g.db,
                      .poll = 5,
                      .cfg = &g->cfg,
-                     .on_event = clock_log,
-                     .report = clock_report};
+                     .report = clock_report,
+                     .error = clock_error};
     if (clock_start(&co, err, sizeof err) < 0)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)

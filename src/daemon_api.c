@@ -20,6 +20,7 @@
 #include "confirm_lua.h"
 #include "daemon.h"
 #include "json.h"
+#include "redact.h"
 
 static const char *const routes[] = {
     "GET /healthz",      "GET /metrics",  "GET /incidents", "GET /incidents/*",
@@ -319,8 +320,15 @@ static void get_run(server_req *rq, const char *id)
         buf_addstr(&b, ",\"status\":\"running\",\"runbook\":");
         buf_add_json(&b, d->runbook, strlen(d->runbook));
         if (q) {
+            /* The question as asked may hold a secret() value: redacted
+             * like the run's log lines. */
+            char *red = redact_dup(q, strlen(q), NULL);
             buf_addstr(&b, ",\"question\":");
-            buf_add_json(&b, q, strlen(q));
+            if (red)
+                buf_add_json(&b, red, strlen(red));
+            else
+                buf_addstr(&b, "\"(withheld)\"");
+            free(red);
         }
     }
     char err[512];

@@ -29,7 +29,8 @@ typedef struct sched {
     int missed;  /* 0 skip, 1 once */
     int running, queued;
     long fired;
-    int index; /* 1-based, as d_run.schedule */
+    int index; /* as d_run.schedule: unique across SIGHUPs, so the end of a
+                  run started by a replaced schedule is not counted here */
 } sched;
 
 static sched **scheds;
@@ -91,11 +92,19 @@ static void tick(uv_timer_t *t)
         arm_cron(s);
 }
 
+static sched *sched_by_index(int index)
+{
+    for (int i = 0; index > 0 && i < nscheds; i++)
+        if (scheds[i] && scheds[i]->index == index)
+            return scheds[i];
+    return NULL;
+}
+
 void daemon_sched_run_ended(int index)
 {
-    if (index < 1 || index > nscheds || !scheds[index - 1])
+    sched *s = sched_by_index(index);
+    if (!s)
         return;
-    sched *s = scheds[index - 1];
     s->running--;
     if (s->queued && s->running == 0) {
         s->queued = 0;
@@ -265,6 +274,27 @@ fail:
 }
 
 static int booted;
+static int serial; /* sched.index */
+
+/* Runs started by the schedules a SIGHUP replaced and still alive count for
+ * the new schedule of the same runbook (its overlap policy sees them; their
+ * end is counted there). */
+static void adopt_runs(void)
+{
+    list_node *n;
+    LIST_FOREACH(n, &daemon_g.runs)
+    {
+        d_run *d = LIST_ENTRY(n, d_run, node);
+        if (!d->schedule || d->run->done || sched_by_index(d->schedule))
+            continue;
+        for (int i = 0; i < nscheds; i++)
+            if (scheds[i] && !strcmp(scheds[i]->runbook, d->runbook)) {
+                d->schedule = scheds[i]->index;
+                scheds[i]->running++;
+                break;
+            }
+    }
+}
 
 int daemon_sched_start(d_gen *g, char *err, size_t errlen)
 {
@@ -295,6 +325,7 @@ int daemon_sched_start(d_gen *g, char *err, size_t errlen)
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         char e[512];
+        snprintf(e, sizeof e, "schedules[%d] must be a table { every = or cron =, runbook = }", i);
         sched *s = lua_istable(L, -1) ? parse_one(L, i, e, sizeof e) : NULL;
         lua_pop(L, 1);
         if (!s) {
@@ -304,7 +335,9 @@ int daemon_sched_start(d_gen *g, char *err, size_t errlen)
             daemon_log("error", "schedule not started", "error", e, NULL);
             continue;
         }
+        s->index = ++serial;
         scheds[i - 1] = s;
+        adopt_runs();
         uv_timer_init(tn_loop(), &s->timer);
         s->timer.data = s;
         if (s->missed == 1) {
@@ -377,11 +410,11 @@ int daemon_sched_list(int argc, char **argv)
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, -1, i);
             char e[512];
+            snprintf(e, sizeof e, "schedules[%d] must be a table { every = or cron =, runbook = }",
+                     i);
             sched *s = lua_istable(L, -1) ? parse_one(L, i, e, sizeof e) : NULL;
             lua_pop(L, 1);
             if (!s) {
-                if (!lua_istable(L, -1))
-                    snprintf(e, sizeof e, "schedules[%d] must be a table", i);
                 fprintf(stderr, "tocsin: %s\n", e);
                 code = 2;
                 continue;

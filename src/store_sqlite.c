@@ -582,8 +582,8 @@ static int dl_claim(sqlite_store *s, store_req *r, double ts)
     if (sqlite3_prepare_v2(
             s->db,
             "SELECT d.id, d.kind, d.role, d.text, d.due, d.every, i.id, i.title, i.severity,"
-            " i.status, i.summary, i.opened, i.scenario, i.acknowledged, i.resolved"
-            " FROM deadlines d JOIN incidents i ON i.id = d.incident_id"
+            " i.status, i.summary, i.opened, i.scenario, i.acknowledged, i.resolved,"
+            " d.claimed_by FROM deadlines d JOIN incidents i ON i.id = d.incident_id"
             " WHERE d.fired IS NULL AND d.canceled IS NULL AND d.due <= ?1"
             " AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) ORDER BY d.due, d.id LIMIT ?2",
             -1, &q, NULL) != SQLITE_OK)
@@ -609,6 +609,10 @@ static int dl_claim(sqlite_store *s, store_req *r, double ts)
         ids[n] = sqlite3_column_int64(q, 0);
         incs[n] = sqlite3_column_int64(q, 6);
         every[n] = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 5);
+        /* A claim taken over (its process died) already scheduled the next
+         * occurrence when it was first claimed: not a second chain. */
+        if (sqlite3_column_type(q, 15) != SQLITE_NULL)
+            every[n] = 0;
         keep[n] = still_due(kind, status);
         if (keep[n]) {
             if (b.n > 1)
@@ -684,11 +688,14 @@ static int dl_claim(sqlite_store *s, store_req *r, double ts)
     }
     sqlite3_finalize(upd);
     /* When the clock should look again: the earliest pending deadline (or
-     * lease end). */
+     * lease end).  Only deadlines the claim can take count: one whose
+     * incident is missing is never claimed, and would make the clock look
+     * again at once, forever. */
     r->next_due = 0;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT min(max(due, coalesce(claimed_until, 0))) FROM deadlines"
-                           " WHERE fired IS NULL AND canceled IS NULL",
+                           "SELECT min(max(d.due, coalesce(d.claimed_until, 0))) FROM deadlines d"
+                           " JOIN incidents i ON i.id = d.incident_id"
+                           " WHERE d.fired IS NULL AND d.canceled IS NULL",
                            -1, &q, NULL) == SQLITE_OK) {
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
             r->next_due = sqlite3_column_double(q, 0);
@@ -752,8 +759,9 @@ static void writer_main(void *arg)
             n++;
         }
         uv_mutex_unlock(&s->mu);
-        int ok =
-            !s->failed && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        /* Each batch tries afresh: a failure (a lock held past the busy
+         * timeout, a full disk) loses its batch, not every later one. */
+        int ok = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         list_node *nx, answered;
         list_init(&answered);
         LIST_FOREACH_SAFE(q, nx, &batch)
@@ -763,8 +771,8 @@ static void writer_main(void *arg)
             if (r->req) {
                 if (!ok) {
                     r->req->rc = -1;
-                    snprintf(r->req->err, sizeof r->req->err, "%.200s",
-                             s->failed ? s->error : sqlite3_errmsg(s->db));
+                    snprintf(r->req->err, sizeof r->req->err, "state store %s: %s", s->path,
+                             sqlite3_errmsg(s->db));
                 } else if (run_req(s, r->req) < 0) {
                     r->req->rc = -1;
                     snprintf(r->req->err, sizeof r->req->err, "state store %s: %s", s->path,
@@ -800,11 +808,14 @@ static void writer_main(void *arg)
         }
         if (s->async_init)
             uv_async_send(s->answered);
-        if (!ok && !s->failed) {
-            s->failed = 1;
-            snprintf(s->error, sizeof s->error, "state store %s: %s", s->path,
-                     sqlite3_errmsg(s->db));
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!ok) {
+            if (!s->failed) { /* the record is incomplete: store_flush says so */
+                s->failed = 1;
+                snprintf(s->error, sizeof s->error, "state store %s: %s", s->path,
+                         sqlite3_errmsg(s->db));
+            }
+            if (!sqlite3_get_autocommit(s->db))
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         }
         s->committed += n;
         uv_cond_broadcast(&s->cv);
