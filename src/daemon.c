@@ -802,11 +802,8 @@ int daemon_main(int argc, char **argv)
     /* Its own changes kick the clock; the poll is for deadlines other
      * processes (a CLI run) write: 5 s late at most, and an idle daemon
      * costs next to nothing.  Its runs' events reach log_event. */
-    clock_opts co = {.db = daemon_g.db,
-                     .poll = 5,
-                     .cfg = &g->cfg,
-                     .report = clock_report,
-                     .error = clock_error};
+    clock_opts co = {
+        .db = daemon_g.db, .poll = 5, .cfg = &g->cfg, .report = clock_report, .error = clock_error};
     if (clock_start(&co, err, sizeof err) < 0)
         log_load_error("incident clock not started", err);
     if (daemon_sched_start(g, err, sizeof err) < 0)
