@@ -28,6 +28,7 @@ typedef struct sched {
     int overlap; /* 0 skip, 1 queue, 2 allow */
     int missed;  /* 0 skip, 1 once */
     int running, queued;
+    int64_t next_at; /* cron: the fire time the timer is armed for */
     long fired;
     int index; /* as d_run.schedule: unique across SIGHUPs, so the end of a
                   run started by a replaced schedule is not counted here */
@@ -73,20 +74,32 @@ static void fire(sched *s, const char *why)
 static void arm_cron(sched *s)
 {
     double now = now_secs();
-    int64_t next;
+    int64_t next, from = (int64_t)now;
     if (s->cron.reboot)
         return; /* @reboot: once at start, no times */
-    if (cron_next(&s->cron, s->zone, (int64_t)now, &next) < 0) {
+    if (from < s->next_at)
+        from = s->next_at; /* never the fire time just served again */
+    if (cron_next(&s->cron, s->zone, from, &next) < 0) {
         daemon_log("error", "schedule has no next fire time", "schedule", s->what, NULL);
         return;
     }
-    double wait = (double)next - now;
+    s->next_at = next;
+    /* The timer counts from the loop's clock, stale by whatever ran since
+     * the loop last read it (a slow load, a reload): refreshed first. */
+    uv_update_time(tn_loop());
+    double wait = (double)next - now_secs();
     uv_timer_start(&s->timer, tick, tn_secs_to_ms(wait > 0 ? wait : 0), 0);
 }
 
 static void tick(uv_timer_t *t)
 {
     sched *s = t->data;
+    double early = s->has_cron ? (double)s->next_at - now_secs() : 0;
+    if (early > 0) { /* the loop's clock ran ahead of the wall clock: not yet */
+        uv_update_time(tn_loop());
+        uv_timer_start(&s->timer, tick, tn_secs_to_ms(early), 0);
+        return;
+    }
     fire(s, "tick");
     if (s->has_cron)
         arm_cron(s);
