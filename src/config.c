@@ -213,6 +213,13 @@ static int read_severity(lua_State *L, tn_config *c, char *err, size_t errlen)
             lua_pop(L, 3);
             return -1;
         }
+        /* A status update every millisecond would flood the stakeholders. */
+        if (c->policy.update[i] > 0 && c->policy.update[i] < 1) {
+            snprintf(err, errlen, "config: severity.%s.update must be at least 1 s (or false)",
+                     sev);
+            lua_pop(L, 3);
+            return -1;
+        }
         lua_pop(L, 1);
     }
     lua_pop(L, 1);

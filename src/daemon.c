@@ -285,8 +285,11 @@ static d_gen *gen_load(const char *config_path, char *err, size_t errlen)
         for (int j = 0; j < n; j++) {
             char lerr[2048];
             struct stat sb;
-            tn_state *st =
-                stat(files[j], &sb) == 0 ? load_book(g, files[j], lerr, sizeof lerr) : NULL;
+            tn_state *st = NULL;
+            if (stat(files[j], &sb) == 0)
+                st = load_book(g, files[j], lerr, sizeof lerr);
+            else
+                snprintf(lerr, sizeof lerr, "%s: %s", files[j], strerror(errno));
             if (!st) {
                 log_load_error("runbook not loaded", lerr);
             } else if (book_find(g, tn_state_name(st))) {
@@ -851,6 +854,7 @@ out:
     modules_shutdown();
     daemon_hooks_free();
     metrics_shutdown();
+    daemon_api_close();
     gen_free(daemon_g.gen);
     free(daemon_g.listen);
     free(daemon_g.token);

@@ -72,6 +72,7 @@ int daemon_has_runbook(d_gen *g, const char *name);
 
 /* daemon_api.c: opens the API server on daemon_g.listen. */
 int daemon_api_open(char *err, size_t errlen);
+void daemon_api_close(void);
 
 int daemon_main(int argc, char **argv);
 

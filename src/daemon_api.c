@@ -364,6 +364,10 @@ static void post_runs(server_req *rq)
     }
     const char *params = NULL;
     lua_getfield(scratch, 1, "params");
+    if (lua_istable(scratch, -1) && lua_rawlen(scratch, -1) > 0) {
+        reply_error(rq, 400, "params must be a JSON object, not an array");
+        return;
+    }
     if (lua_istable(scratch, -1)) {
         lua_pushcfunction(scratch, encode_top);
         lua_insert(scratch, -2);

@@ -244,6 +244,13 @@ static sched *parse_one(lua_State *L, int i, char *err, size_t errlen)
     static const char *const missed[] = {"skip", "once", NULL};
     lua_getfield(L, -1, "overlap");
     lua_getfield(L, -2, "missed");
+    if ((!lua_isnil(L, -2) && lua_type(L, -2) != LUA_TSTRING) ||
+        (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)) {
+        snprintf(err, errlen, "schedules[%d] (%s): overlap and missed must be strings", i,
+                 s->runbook);
+        lua_pop(L, 2);
+        goto fail;
+    }
     const char *o = lua_tostring(L, -2), *m = lua_tostring(L, -1);
     s->overlap = s->missed = -1;
     for (int k = 0; overlap[k]; k++)

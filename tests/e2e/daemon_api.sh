@@ -50,6 +50,7 @@ grep -q '"msg":"hello config 7 via api"' daemon.log || fail "run log: $(cat daem
 [ "$(code "$base/runs/$id")" = 200 ] || fail "GET /runs/ID: $(cat body)"
 grep -q '"record":"run"' body || fail "run record: $(cat body)"
 [ "$(code -X POST "${auth[@]}" -d '{"runbook":"nope"}' "$base/runs")" = 404 ] || fail "unknown runbook: $(cat body)"
+[ "$(code -X POST "${auth[@]}" -d '{"runbook":"hello","params":[1,2]}' "$base/runs")" = 400 ] || fail "params array: $(cat body)"
 
 # An approval over the API.
 code -X POST "${auth[@]}" -d '{"runbook":"ask"}' "$base/runs" >/dev/null
