@@ -28,7 +28,7 @@ function M.run(ctx, opts)
     print(("/api/etps answered in %d ms: nothing to do"):format(why))
     return true
   end
-  local inc = common.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     summary = "Requests lentos: /api/etps " .. tostring(why) })
   inc:ack()
 
@@ -107,8 +107,7 @@ function M.run(ctx, opts)
   inc:note("Root cause: identificar queries lentas (N+1 → eager loading; falta de índices → EXPLAIN ANALYZE; "
     .. "traffic spike → upgrade Railway plan / rate limiting #38)")
   local what = freed and "connections idle liberadas" or "backend reiniciado"
-  step("Comunicar resolução (incident-resolved.md)", common.resolved, inc,
-    { title = M.title, cause = "connection pool esgotado", actions = what, post_mortem = true })
+  -- inc:resolve sends the playbook's incident-resolved.md to those notified
   inc:resolve(("%s; /api/etps em %s ms"):format(what, tostring(ms)))
   return true
 end

@@ -61,6 +61,15 @@ function M.etps(p)
   return true, ms
 end
 
+-- POST /api/sections/1/generate -> true | nil, why, status  (OpenAI through the backend)
+function M.generate(p)
+  local res, err = http.post(p.backend .. "/api/sections/1/generate", {},
+    { timeout = 30, headers = { Authorization = "Bearer " .. M.token(p) } })
+  if not res then return nil, tostring(err) end
+  if res.status ~= 201 then return nil, ("HTTP %d"):format(res.status), res.status end
+  return true
+end
+
 -- The playbook's `railway logs --service S | grep -i "a\|b"`, each pattern
 -- counted (Lua patterns, lower case).  -> counts, matching lines | nil, err
 function M.grep_logs(p, service, patterns, lines)
@@ -88,7 +97,7 @@ function M.describe(counts, patterns)
 end
 
 -- The incident: health_check may have opened it already (opts.incident).
-function M.open(ctx, opts, fields)
+function M.open(opts, fields)
   if opts and opts.incident then
     local inc = opts.incident
     if fields.summary then inc:note(fields.summary) end
@@ -103,12 +112,6 @@ end
 function M.communicate(inc, vars, target)
   local text = assert(template.render("incident-notification", vars))
   notify(target or "first_responder", { event = "status_update", incident = inc, text = text })
-  return text
-end
-
-function M.resolved(inc, vars, target)
-  local text = assert(template.render("incident-resolved", vars))
-  notify(target or "first_responder", { event = "resolved", incident = inc, text = text })
   return text
 end
 

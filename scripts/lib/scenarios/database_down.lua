@@ -23,7 +23,7 @@ function M.run(ctx, opts)
     print("/api/health: {\"status\":\"ok\",\"database\":\"healthy\"} — nothing to do")
     return true
   end
-  local inc = common.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     summary = "Health check endpoint /api/health retorna erro: " .. tostring(why) })
   inc:ack()
 
@@ -72,13 +72,12 @@ function M.run(ctx, opts)
   end
 
   -- Immediate Action 2: "Se restart falhou → Rollback para deploy anterior".
-  local rolled = false
   if not restarted then
-    rolled = step("Se restart falhou: rollback para deploy anterior (./scripts/rollback.sh)", function()
+    local rolled = step("Se restart falhou: rollback para deploy anterior (./scripts/rollback.sh)", function()
       local r, err = plat.rollback("backend")
       if not r then return nil, err end
       return step("Verificar se restaurou", recovered)
-    end) and true or false
+    end)
     if not rolled then
       -- Rollback Plan: "Se rollback falhar → Restore backup via DISASTER_RECOVERY.md (~1h)"
       inc:escalate(2, "restart e rollback falharam: restore backup via DISASTER_RECOVERY.md (~1h)")
@@ -118,9 +117,7 @@ function M.run(ctx, opts)
   end
 
   local what = restarted and "PostgreSQL reiniciado" or "rollback para o deploy anterior"
-  step("Comunicar resolução (incident-resolved.md)", common.resolved, inc,
-    { title = M.title, cause = migration and "migration malformada" or "crash do PostgreSQL",
-      actions = what, post_mortem = true })
+  -- inc:resolve sends the playbook's incident-resolved.md to those notified
   inc:resolve(what .. "; health, /api/etps e frontend OK")
   return true
 end
