@@ -15,6 +15,9 @@ function M.params(own)
     slow_ms = 5000,      -- Scenario 2: "Se > 5s → confirma latência alta"
     normal_ms = 500,     -- Scenario 2: "Esperado: < 500ms"
     max_connections = 100,
+    openai_url = "https://api.openai.com",  -- Scenario 3: "Testar OpenAI API diretamente"
+    openai_wait = 120,   -- Scenario 3: seconds to wait for a rate limit reset / an outage to end
+    memory_watch = 10,   -- Scenario 4: seconds memory is watched after the rollback
   }
   for k, v in pairs(own or {}) do t[k] = v end
   return platform.params(t)
