@@ -18,6 +18,7 @@ function M.params(own)
     openai_url = "https://api.openai.com",  -- Scenario 3: "Testar OpenAI API diretamente"
     openai_wait = 120,   -- Scenario 3: seconds to wait for a rate limit reset / an outage to end
     memory_watch = 10,   -- Scenario 4: seconds memory is watched after the rollback
+    vite_api_url = "",   -- Scenario 5: VITE_API_URL to set when missing ("" → the backend param)
     deploy_window = 3600, -- Scenario 4: an OOM this soon after the deploy is "crash após deploy"
   }
   for k, v in pairs(own or {}) do t[k] = v end
