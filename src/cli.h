@@ -10,6 +10,8 @@
 int cli_incident_main(const char *cmd, int argc, char **argv);
 /* cli_cron.c: cron EXPR, the next fire times. */
 int cli_cron_main(int argc, char **argv);
+/* cli_demo.c: demo, examples/demo.lua with a temporary state folder. */
+int cli_demo_main(int argc, char **argv);
 
 struct tn_config;
 struct store;
