@@ -130,7 +130,6 @@ function M.run(ctx, opts)
       inc:escalate(2, "rollback falhou: " .. tostring(rerr))
       return nil, "rollback failed: escalated"
     end
-    acted = rolled
     what = "rollback do auth service para a versão estável"
   end
   if ctx.dry_run then

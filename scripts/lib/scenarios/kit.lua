@@ -33,7 +33,8 @@ function M.health(p)
   if not res then return nil, tostring(err) end
   local b = body_of(res)
   if res.status == 200 and b and b.database == "healthy" then return true end
-  return nil, ("HTTP %d: %s"):format(res.status, b and tostring(b.database or b.error or b.message) or res.body:sub(1, 200))
+  local why = b and tostring(b.database or b.error or b.message) or res.body:sub(1, 200)
+  return nil, ("HTTP %d: %s"):format(res.status, why)
 end
 
 -- The playbook's login curl -> token | nil, why (the token is marked secret)
@@ -115,7 +116,7 @@ function M.describe(counts, patterns)
 end
 
 -- The incident: health_check may have opened it already (opts.incident).
-function M.open(ctx, opts, fields)
+function M.open(_, opts, fields)
   if opts and opts.incident then
     local inc = opts.incident
     if fields.summary then inc:note(fields.summary) end
