@@ -180,7 +180,13 @@ function M.new_secret(name)
   return secret(name, M.base64(res.stdout))
 end
 
--- Unix seconds of an ISO 8601 UTC time (a deployment's or a backup's).
-M.iso_time = require("platform.local").iso_time
+-- Unix seconds of an ISO 8601 UTC time (a deployment's, a backup's, a log
+-- line's), with its fraction: events a few ms apart stay ordered.
+function M.iso_time(s)
+  local t = require("platform.local").iso_time(s or "")
+  if not t then return nil end
+  local frac = s:match("^%d+%-%d+%-%d+T%d+:%d+:%d+(%.%d+)")
+  return t + (frac and tonumber(frac) or 0)
+end
 
 return M
