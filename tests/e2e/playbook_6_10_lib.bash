@@ -23,3 +23,5 @@ pb_run() { (cd "$WORK" && "$TOCSIN" run "$@" --config "$WORK/tocsin.lua" --yes);
 pb_run_noyes() { (cd "$WORK" && "$TOCSIN" run "$@" --config "$WORK/tocsin.lua" </dev/null); }
 pb_incident() { (cd "$WORK" && "$TOCSIN" incident "$1" --config "$WORK/tocsin.lua"); }
 pb_postmortem() { (cd "$WORK" && "$TOCSIN" postmortem "$1" --config "$WORK/tocsin.lua"); }
+# pb_status ID: the incident's status word (its first line: "INC-1  P1  resolved  Title")
+pb_status() { pb_incident "$1" | awk 'NR == 1 { print $3 }'; }

@@ -31,7 +31,7 @@ pb_postmortem INC-1 >"$WORK/pm1" || fail "no post-mortem"
 grep -q 'Caso 1: JWT_SECRET mudou acidentalmente' "$WORK/inc1" || fail "timeline lacks the case: $(cat "$WORK/inc1")"
 grep -q 'JWT_SECRET: ausente' "$WORK/inc1" || fail "timeline lacks the variable check"
 grep -q 'secretorprivatekey' "$WORK/inc1" || fail "timeline lacks the log counts"
-grep -q 'resolved' "$WORK/inc1" || fail "INC-1 not resolved"
+[ "$(pb_status INC-1)" = resolved ] || fail "INC-1 not resolved"
 grep -q 'JWT_SECRET restaurado' "$WORK/pm1" || fail "post-mortem lacks the resolution: $(cat "$WORK/pm1")"
 grep -q 'Usuários não conseguem fazer login' "$WORK/notifications.jsonl" || fail "users not told"
 grep -q '"event": *"resolved"' "$WORK/notifications.jsonl" || fail "no resolved notification"
@@ -49,7 +49,7 @@ grep -qF 'Caso 3: Rollback para versão estável' "$WORK/err" "$WORK/out" || fai
 pb_incident INC-2 >"$WORK/inc2"
 grep -q 'Caso 3: Passport strategy bug' "$WORK/inc2" || fail "case 3 not on the timeline: $(cat "$WORK/inc2")"
 grep -q 'unknown authentication strategy' "$WORK/inc2" || fail "log count lacks the strategy error"
-grep -q 'resolved' "$WORK/inc2" || fail "INC-2 not resolved"
+[ "$(pb_status INC-2)" = resolved ] || fail "INC-2 not resolved"
 
 # Caso 3 with a rollback that fails: immediate escalation, incident open
 etp_fault '{"mode":"auth_broken","cause":"strategy","rollback_fails":true}'
@@ -57,7 +57,7 @@ expect_exit 1 pb_run auth_broken
 pb_incident INC-3 >"$WORK/inc3"
 grep -q 'escalated' "$WORK/inc3" || fail "no escalation: $(cat "$WORK/inc3")"
 grep -q 'rollback falhou' "$WORK/inc3" || fail "escalation reason"
-grep -q 'status: resolved' "$WORK/inc3" && fail "INC-3 resolved while broken"
+[ "$(pb_status INC-3)" = acknowledged ] || fail "INC-3 resolved while broken"
 grep -q '"event": *"escalated"' "$WORK/notifications.jsonl" || fail "escalation not notified"
 [ -n "${SHOW:-}" ] && cat "$WORK/inc1" "$WORK/pm1"
 echo ok

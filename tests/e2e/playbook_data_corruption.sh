@@ -39,7 +39,7 @@ grep -q 'Corrupção total (todos os registros) → provável migration malforma
 grep -q '1 "foreign key"' "$WORK/inc1" || fail "log count"
 grep -q 'Backup PRÉ-restore (safety net): memory:etp_backup_2' "$WORK/inc1" || fail "backup note"
 grep -q 'migration:revert' "$WORK/inc1" || fail "after-restore checklist"
-grep -q 'resolved' "$WORK/inc1" || fail "not resolved"
+[ "$(pb_status INC-1)" = resolved ] || fail "not resolved"
 grep -q 'restore do backup anterior à migration' "$WORK/pm1" || fail "post-mortem: $(cat "$WORK/pm1")"
 grep -q 'ETPs exibem conteúdo embaralhado' "$WORK/notifications.jsonl" || fail "users not told"
 
@@ -55,10 +55,11 @@ grep -q 'Corrupção parcial (registros 4,5,6)' "$WORK/inc2" || fail "partial sc
 grep -q 'rollback não aprovado' "$WORK/inc2" || fail "rollback question"
 grep -q 'escalated' "$WORK/inc2" || fail "not escalated"
 grep -q 'incident_commander' "$WORK/inc2" || fail "not the Incident Commander"
+[ "$(pb_status INC-2)" = acknowledged ] || fail "INC-2 not left open"
 
 # partial, approved: the same incident (still open) goes on, the backup is restored
 expect_exit 0 pb_run data_corruption
 [ "$(bad_titles)" = 0 ] || fail "partial not repaired"
 pb_incident INC-2 >"$WORK/inc2"
-grep -q 'resolved' "$WORK/inc2" || fail "INC-2 not resolved: $(cat "$WORK/inc2")"
+[ "$(pb_status INC-2)" = resolved ] || fail "INC-2 not resolved: $(cat "$WORK/inc2")"
 echo ok

@@ -24,7 +24,7 @@ for i in 1 2 3 4; do
   done
   pb_incident "INC-$i" >"$WORK/inc$i"
   grep -q "rate limit hoje: $i vez" "$WORK/inc$i" || fail "count $i: $(cat "$WORK/inc$i")"
-  grep -q 'resolved' "$WORK/inc$i" || fail "INC-$i not resolved"
+  [ "$(pb_status INC-$i)" = resolved ] || fail "INC-$i not resolved"
   if [ "$i" -le 3 ]; then
     grep -q 'escalated' "$WORK/inc$i" && fail "escalated at hit $i"
   else
@@ -43,5 +43,5 @@ etp_fault '{"mode":"openai_rate_limit","reset":600}'
 expect_exit 1 pb_run openai_rate_limit --set reset_wait=1
 pb_incident INC-5 >"$WORK/inc5"
 grep -q 'rate limit não resetou' "$WORK/inc5" || fail "no escalation: $(cat "$WORK/inc5")"
-grep -q 'status: resolved' "$WORK/inc5" && fail "resolved while limited"
+[ "$(pb_status INC-5)" = acknowledged ] || fail "resolved while limited"
 echo ok
