@@ -21,7 +21,6 @@ local LOOK = {
 }
 
 function M.run(ctx, opts)
-  local p = ctx.params
   local plat = require("platform").get(ctx)
 
   -- Symptoms: "Railway deploy status Failed"
