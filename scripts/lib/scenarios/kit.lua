@@ -42,6 +42,8 @@ function M.login(p)
   local res, err = http.post(p.backend .. "/api/auth/login",
     { email = p.test_email, password = p.test_password }, { timeout = 10 })
   if not res then return nil, tostring(err) end
+  -- a dry run sends no POST: the login is unknown, not failed (use api_token)
+  if res.dry_run then return nil, "dry run: POST /api/auth/login não enviado" end
   local b = body_of(res)
   if res.status < 300 and b and b.access_token then return secret("ETP_TOKEN", b.access_token) end
   return nil, ("HTTP %d: %s"):format(res.status, b and tostring(b.message) or res.body:sub(1, 200))
@@ -61,11 +63,12 @@ function M.etps(p, token)
   return body_of(res) or {}
 end
 
--- POST /api/sections/:id/generate -> status, message
+-- POST /api/sections/:id/generate -> status, message (nil in a dry run: not sent)
 function M.generate(p, token, id)
   local res, err = http.post(p.backend .. "/api/sections/" .. (id or 1) .. "/generate", {},
     { timeout = 30, headers = { Authorization = "Bearer " .. (token or M.token(p)) } })
   if not res then return 0, tostring(err) end
+  if res.dry_run then return nil, "dry run: POST não enviado" end
   local b = body_of(res)
   return res.status, b and tostring(b.message or "") or ""
 end
