@@ -1,6 +1,7 @@
 /* incident_lua.c — incidents from runbooks: incident.open{title=, severity=,
  * scenario=, summary=, dedup_key=} → inc (reusing an open incident with the
- * same dedup_key), inc:note/ack/mitigate/resolve/escalate.  Each call is a
+ * same dedup_key), inc:note/ack/mitigate/resolve/escalate, and
+ * incident.count{dedup_key=, since=} (how often one was opened).  Each call is a
  * store request (store.h) answered once committed; the run that opened or
  * joined an incident has its steps written to the incident's timeline.  A dry
  * run changes no incident: the calls are listed as actions. */
@@ -85,6 +86,9 @@ static int op_push(lua_State *L, void *p)
             n = tn_err_fail(L, "state", "%s", r->err);
         } else if (r->rc < 0) {
             n = tn_err_fail(L, "store", "%s", r->err);
+        } else if (r->type == STORE_INC_COUNT) {
+            lua_pushinteger(L, (lua_Integer)r->id);
+            n = 1;
         } else if (r->type == STORE_INC_OPEN) {
             tn_run *run = tn_task_run(op->task);
             run->incident = r->id; /* its steps go on the timeline from now on */
@@ -183,6 +187,35 @@ static int l_open(lua_State *L)
         return luaL_error(L, "out of memory");
     }
     return submit(L, t, op);
+}
+
+/* incident.count{dedup_key=, since=} -> how many incidents with that key
+ * were opened at or after `since` (Unix seconds; default: ever), resolved
+ * ones included: what a rule like "more than 3 times a day, escalate" needs.
+ * A read: it runs in a dry run too. */
+static int l_count(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const char *key = tn_opt_string(L, 1, "dedup_key", NULL, NULL);
+    if (!key || !*key)
+        return luaL_error(L, "incident.count: dedup_key is required");
+    lua_getfield(L, 1, "since");
+    int isnum = 0;
+    double since = lua_isnil(L, -1) ? 0 : lua_tonumberx(L, -1, &isnum);
+    if (!lua_isnil(L, -1) && !isnum)
+        return luaL_error(L, "incident.count: since must be a number (Unix seconds)");
+    lua_pop(L, 1);
+    inc_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return luaL_error(L, "out of memory");
+    op->req.type = STORE_INC_COUNT;
+    op->req.dedup_key = dup_opt(key); /* stored keys were redacted the same way */
+    op->req.since = since;
+    if (!op->req.dedup_key) {
+        op_free(op);
+        return luaL_error(L, "out of memory");
+    }
+    return submit(L, tn_task_current(L), op);
 }
 
 static long long check_inc(lua_State *L, int *dry)
@@ -320,7 +353,7 @@ int incident_lua_open(lua_State *L)
         lua_setfield(L, -2, "__metatable");
     }
     lua_pop(L, 1);
-    static const luaL_Reg fns[] = {{"open", l_open}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"open", l_open}, {"count", l_count}, {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }

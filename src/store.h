@@ -50,7 +50,11 @@ typedef enum {
        in: id (the deadline's), text (what firing it did: the timeline
        entry), rc STORE_ENOTFOUND when it was already done. */
     STORE_DL_CLAIM,
-    STORE_DL_DONE
+    STORE_DL_DONE,
+    /* A read, ordered after the writes queued before it: in: dedup_key, since
+       (Unix seconds); out: id = how many incidents with that key were opened
+       at or after since (resolved ones too). */
+    STORE_INC_COUNT
 } store_req_type;
 
 #define STORE_ENOTFOUND (-2) /* no such incident */
@@ -63,7 +67,7 @@ typedef struct store_req {
     const char *to, *kind;
     char *text, *actor, *role;
     const char *owner;
-    double lease, next_due;
+    double lease, next_due, since;
     char *json;
     int rc; /* 0, STORE_ENOTFOUND, STORE_ESTATE, or -1 (err says why) */
     int reused;

@@ -392,6 +392,18 @@ static int run_req(sqlite_store *s, store_req *r)
         return dl_claim(s, r, ts);
     if (r->type == STORE_DL_DONE)
         return dl_done(s, r, ts);
+    if (r->type == STORE_INC_COUNT) {
+        if (sqlite3_prepare_v2(
+                s->db, "SELECT count(*) FROM incidents WHERE dedup_key = ?1 AND opened >= ?2", -1,
+                &q, NULL) != SQLITE_OK)
+            return -1;
+        bind_text(q, 1, r->dedup_key);
+        sqlite3_bind_double(q, 2, r->since);
+        int rc = sqlite3_step(q);
+        r->id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        sqlite3_finalize(q);
+        return rc == SQLITE_ROW ? 0 : -1;
+    }
     if (r->type == STORE_INC_OPEN) {
         /* An open incident with the same dedup_key is reused. */
         if (r->dedup_key) {
