@@ -275,6 +275,44 @@ static int check_one(tn_config *c, const char *path, int explicit_path, catalog_
     return problems;
 }
 
+/* The library modules under dir (recursively): each compiles.  Their
+ * behaviour is the runbooks' tests'; a syntax error is found here. */
+static int check_lib(const char *dir, catalog_report_fn report, void *ud, int *checked, int depth)
+{
+    int problems = 0;
+    DIR *d = depth < 16 ? opendir(dir) : NULL;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        buf_t b = BUF_INIT;
+        buf_fmt(&b, "%s/%s", dir, e->d_name);
+        if (b.failed) {
+            buf_free(&b);
+            continue;
+        }
+        if (is_dir(buf_str(&b))) {
+            problems += check_lib(buf_str(&b), report, ud, checked, depth + 1);
+        } else if (ends_with(e->d_name, ".lua")) {
+            lua_State *L = luaL_newstate();
+            if (L) {
+                *(void **)lua_getextraspace(L) = NULL; /* not a runbook state */
+                (*checked)++;
+                if (luaL_loadfilex(L, buf_str(&b), "t") != LUA_OK) {
+                    report_line(report, ud, "%s", lua_tostring(L, -1));
+                    problems++;
+                }
+                lua_close(L);
+            }
+        }
+        buf_free(&b);
+    }
+    closedir(d);
+    return problems;
+}
+
 int catalog_check(tn_config *c, char **paths, int npaths, catalog_report_fn report, void *ud,
                   int *checked)
 {
@@ -301,6 +339,25 @@ int catalog_check(tn_config *c, char **paths, int npaths, catalog_report_fn repo
                 free(files[j]);
             }
             free(files);
+            /* A project folder (scripts/): its runbooks/ are runbooks, its
+             * lib/ modules must compile. */
+            buf_t sub = BUF_INIT;
+            buf_fmt(&sub, "%s/runbooks", list[i]);
+            if (!sub.failed && is_dir(buf_str(&sub))) {
+                files = catalog_dir_files(buf_str(&sub), &nf);
+                for (int j = 0; j < nf; j++) {
+                    (*checked)++;
+                    problems += check_one(c, files[j], 0, report, ud, &seen, &nseen);
+                    free(files[j]);
+                }
+                free(files);
+            }
+            buf_free(&sub);
+            sub = (buf_t)BUF_INIT;
+            buf_fmt(&sub, "%s/lib", list[i]);
+            if (!sub.failed && is_dir(buf_str(&sub)))
+                problems += check_lib(buf_str(&sub), report, ud, checked, 0);
+            buf_free(&sub);
         } else if (is_file(list[i])) {
             (*checked)++;
             problems += check_one(c, list[i], 1, report, ud, &seen, &nseen);
