@@ -8,7 +8,7 @@ unset TOCSIN_CONFIG TOCSIN_HOME
 export TMPDIR="$WORK"
 start=$(date +%s.%N)
 expect_exit 0 timeout 60 "$TOCSIN" demo
-secs=$(echo "$(date +%s.%N) - $start" | bc)
+secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 echo "demo took ${secs}s"
 pm=$(sed -n 's/^  post-mortem: *//p' "$WORK/out")
 state=$(sed -n 's/^  state (runs, incidents): *//p' "$WORK/out")

@@ -18,7 +18,7 @@ grep -Eq 'logs de performance: [1-9][0-9]* "slow query"' "$WORK/inc" || fail "sl
 grep -q 'Se não resolver → Restart backend' "$WORK/inc" || fail "no restart"
 grep -q 'resolved' "$WORK/inc" || fail "INC-1 not resolved"
 t=$(curl -s -o /dev/null -w '%{time_total}' "$ETP_BACKEND/api/etps")
-echo "$t < 0.5" | bc | grep -q 1 || fail "still slow: $t s"
+awk -v t="$t" 'BEGIN { exit !(t < 0.5) }' || fail "still slow: $t s"
 postmortem_text INC-1 | grep -q 'backend reiniciado' || fail "post-mortem lacks the action"
 
 etp_fault '{"mode":"api_timeout","delay":1.5,"restart_fails":true}'
