@@ -24,6 +24,10 @@ grep -q 'nothing to do' "$WORK/out" || fail "healthy: $(cat "$WORK/out" "$WORK/e
 OLD_JWT=$(var JWT_SECRET); OLD_DB=$(var DATABASE_PASSWORD)
 deps=$(etp_state 'len(d["services"]["backend"]["deployments"])')
 etp_fault "{\"mode\":\"security_breach\",\"ip\":\"$IP\",\"attempts\":30}"
+# The breach is found after it happened: wait until the export is in the
+# backend's log file (the target writes its logs asynchronously).
+for _ in $(seq 100); do grep -q "GET /api/etps/export 200 .*ip=$IP" "$ETP_LOGS/backend.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "GET /api/etps/export 200 .*ip=$IP" "$ETP_LOGS/backend.log" || fail "the target did not log the export"
 export OPENAI_API_KEY_NEW=sk-rotated-by-the-breach-runbook-0123456789
 expect_exit 0 pb_run security_breach
 for s in 'Verificar logs de auth' 'Verificar database access logs' 'Backup database AGORA' \
