@@ -15,7 +15,7 @@ return {
   contacts = { first_responder = "audit", escalation_engineer = "audit",
                incident_commander = "audit", product_owner = "audit" },
   params = { platform = "local", backend = "$ETP_BACKEND", frontend = "$ETP_FRONTEND",
-             target_control = "$ETP_CONTROL", log_dir = "$ETP_LOGS", settle = 2 $*},
+             target_control = "$ETP_CONTROL", log_dir = "", settle = 2 $*}, -- logs through the control API: current, no file flush to race
 }
 LUA
 }
