@@ -38,6 +38,12 @@ return { name = "bench_alert", run = function(ctx)
   end)
 end }
 LUA
+cat >"$work/runbooks/bench_http.lua" <<'LUA'
+return { name = "bench_http", run = function(ctx)
+  local r = http.get(ctx.params.url)
+  log.info("bench_http " .. tostring(r and r.status))
+end }
+LUA
 cat >"$work/tocsin.lua" <<LUA
 return {
   state = "sqlite:$work/state.db",
@@ -75,6 +81,13 @@ c1=$(cpu_ticks $dpid); n1=$(cpu_ticks $jpid)
 echo "idle for ${IDLE}s, $nbooks runbooks loaded:"
 printf '  tocsin daemon        RSS %6d kB  CPU %5.2f s (%.3f%%)\n' "$(rss_kb $dpid)" \
   "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($c1 - $c0) / $hz / $IDLE * 100" | bc -l)"
+printf '  tocsin daemon        PSS %6d kB  (its share of the shared libraries)\n' \
+  "$(awk '/^Pss:/ {print $2}' "/proc/$dpid/smaps_rollup")"
+# libcurl (and GnuTLS, Kerberos... under it) is loaded by the first HTTP call.
+curl -s -X POST -H "Authorization: Bearer bench" -d "{\"runbook\":\"bench_http\",\"params\":{\"url\":\"http://127.0.0.1:$nport/\"}}" \
+  "http://127.0.0.1:$port/runs" >/dev/null
+for _ in $(seq 100); do grep -q '"bench_http 200"' "$work/daemon.log" && break; sleep 0.05; done
+printf '  after one HTTP run   RSS %6d kB  (libcurl and its libraries loaded)\n' "$(rss_kb $dpid)"
 printf '  nginx master+worker  RSS %6d kB\n' "$(( $(rss_kb $npid) + $(rss_kb "$nworker") ))"
 printf '  node http server     RSS %6d kB  CPU %5.2f s\n' "$(rss_kb $jpid)" "$(echo "($n1 - $n0) / $hz" | bc -l)"
 

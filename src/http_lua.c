@@ -5,6 +5,7 @@
 #include "http_lua.h"
 
 #include "buf.h"
+#include "dl_libs.h"
 #include "http_multi.h"
 #include "task.h"
 #include "util.h"
@@ -679,8 +680,10 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         http_orphan = NULL;
     }
     http_req *r = req_acquire();
-    if (!r)
-        return luaL_error(L, "out of memory");
+    if (!r) {
+        const char *why = dl_libs_error(DL_LIBCURL); /* libcurl is loaded on first use */
+        return luaL_error(L, "http: %s", why ? why : "out of memory");
+    }
     http_orphan = r; /* released at the next start or push if anything below raises */
     snprintf(r->method, sizeof r->method, "%s", method);
     r->max_body = max_body;

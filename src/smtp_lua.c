@@ -13,6 +13,7 @@
 #include "smtp_lua.h"
 
 #include "buf.h"
+#include "dl_libs.h"
 #include "list.h"
 #include "mail_msg.h"
 #include "redact.h"
@@ -487,5 +488,6 @@ int smtp_lua_send(lua_State *L)
     return tn_task_suspend(L, t, smtp_cancel, s);
 nomem:
     smtp_free(s);
-    return luaL_error(L, "out of memory");
+    const char *why = dl_libs_error(DL_LIBCURL); /* libcurl is loaded on first use */
+    return luaL_error(L, "email: %s", why ? why : "out of memory");
 }

@@ -3,6 +3,7 @@
  * pooling, timeouts and cancel live in sql_pool.c. */
 #include "sql_lua.h"
 
+#include "dl_libs.h"
 #include <errno.h>
 #include <lauxlib.h>
 #include <libpq-fe.h>
@@ -648,6 +649,9 @@ static double opt_timeout(lua_State *L, int idx, double def)
 static sql_pool *pool_for(lua_State *L, const char *dsn, int max)
 {
     /* Parsed before the pool exists, so a bad DSN leaves nothing behind. */
+    const char *why = dl_libs_error(DL_LIBPQ); /* libpq is loaded on first use */
+    if (why)
+        luaL_error(L, "sql.open: %s", why);
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, &err);
     PQfreemem(err);
