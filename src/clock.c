@@ -38,7 +38,8 @@ static struct {
     tn_state *st;
     uv_timer_t look, reap, drain;
     int claiming, again;
-    int failing; /* the last claim failed (said once) */
+    int failing;      /* the last claim failed (said once) */
+    char failed[256]; /* why, while failing */
     list_node firing, drafts;
     int nfiring, ndrafts;
     char owner[160];
@@ -55,6 +56,11 @@ static void say(const char *what, const char *err)
         clk.o.error(msg, clk.o.report_ud);
     else
         fprintf(stderr, "tocsin: %s\n", msg);
+}
+
+const char *clock_failing(void)
+{
+    return clk.on && clk.failing ? clk.failed : NULL;
 }
 
 static double now_secs(void)
@@ -267,6 +273,7 @@ static void claimed(store_req *r)
     if (rc != 0 && !clk.failing)
         say("cannot read its deadlines", err);
     clk.failing = rc != 0;
+    snprintf(clk.failed, sizeof clk.failed, "%s", rc != 0 ? err : "");
     if (rows)
         fire(json);
     free(json);

@@ -38,6 +38,9 @@ int clock_start(const clock_opts *o, char *err, size_t errlen);
 /* The config changed (the daemon's SIGHUP): fire with cfg from now on; the
  * previous one may be freed once this returns. */
 void clock_set_config(const tn_config *cfg);
+/* Why the last look at the store failed, or NULL while it works (the
+ * daemon's /healthz: deadlines are not firing). */
+const char *clock_failing(void);
 /* Look now: something changed (an incident was opened, acknowledged...). */
 void clock_kick(void);
 /* Runs the loop until nothing is due and nothing is firing, or max_secs

@@ -426,10 +426,23 @@ static void get_health(server_req *rq)
     list_node *n;
     LIST_FOREACH(n, &daemon_g.gen->books)
     books++;
-    buf_fmt(&b, "{\"status\":\"%s\",\"runbooks\":%d,\"runs\":%d,\"uptime\":%.0f}",
-            daemon_g.draining ? "stopping" : "ok", books, daemon_g.nruns,
-            (double)time(NULL) - daemon_g.started);
-    reply(rq, daemon_g.draining ? 503 : 200, &b);
+    /* A store the clock cannot read means no escalation fires: a monitor
+     * polling /healthz must see it (503, "store" says why). */
+    const char *failing = clock_failing();
+    buf_fmt(&b, "{\"status\":\"%s\",\"runbooks\":%d,\"runs\":%d,\"uptime\":%.0f",
+            daemon_g.draining ? "stopping"
+            : failing         ? "degraded"
+                              : "ok",
+            books, daemon_g.nruns, (double)time(NULL) - daemon_g.started);
+    if (failing) {
+        size_t len;
+        char *red = redact_dup(failing, strlen(failing), &len);
+        buf_addstr(&b, ",\"store\":");
+        buf_add_json(&b, red ? red : "(withheld)", red ? len : 10);
+        free(red);
+    }
+    buf_addstr(&b, "}");
+    reply(rq, daemon_g.draining || failing ? 503 : 200, &b);
     buf_free(&b);
 }
 
