@@ -104,8 +104,13 @@ static void log_event(const tn_event *ev, void *ud)
     case TN_EV_STEP_END:
         level = ev->ok ? "info" : "warn";
         break;
-    case TN_EV_RUN_START:
     case TN_EV_PRINT:
+        /* The clock's runs print its protocol ("done ID TEXT"), logged once
+         * as "incident clock" by clock_report. */
+        if (ev->runbook && !strcmp(ev->runbook, "tocsin-clock"))
+            return;
+        break;
+    case TN_EV_RUN_START:
     case TN_EV_ACTION:
         break;
     default:

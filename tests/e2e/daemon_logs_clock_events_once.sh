@@ -34,5 +34,10 @@ assert clock, "no clock run logged"
 seen = collections.Counter((l["run"], l["msg"], json.dumps(l.get("fields"))) for l in clock)
 twice = [k for k, n in seen.items() if n > 1]
 assert not twice, "logged more than once: %r" % twice
+# The clock's protocol lines ("done ID TEXT") are not log lines of their own:
+# "incident clock" with "did" says it once.
+proto = [l for l in clock if l["msg"].startswith(("done ", "draft "))]
+assert not proto, "protocol lines logged: %r" % proto
+assert [l for l in lines if l["msg"] == "incident clock" and l["did"].startswith("opened")]
 PY
 echo "clock events logged once"
