@@ -91,9 +91,9 @@ assert b["role"] == "incident_commander", b
 # Resolved: everyone paged (first responder, escalation engineer, commander)
 # and the stakeholders, with the playbook's incident-resolved text.
 for name in ("fr", "ee", "ic"):
-    b = one(name, "resolved", 5.0, 7.0)
+    b = one(name, "resolved", 5.0, 8.0)
     assert b["text"] == "pool de conexões aumentado" and b["incident"]["status"] == "resolved", b
-b = one("po", "resolved", 5.0, 7.0)
+b = one("po", "resolved", 5.0, 8.0)
 assert "foi resolvido" in b["text"], b
 # Slack: text and blocks; PagerDuty: trigger on open, resolve on resolve, one dedup_key.
 slack = [p["body"] for p in posts if p["path"] == "/ok/slack"]
