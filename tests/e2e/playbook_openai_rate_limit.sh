@@ -8,7 +8,7 @@
 # within reset_wait escalates and leaves the incident open.
 . "$SRC/tests/e2e/lib.bash"
 . "$SRC/tests/e2e/etp_target_lib.bash"
-. "$SRC/tests/e2e/playbook_6_10_lib.bash"
+. "$SRC/tests/e2e/playbook_lib.bash"
 start_etp_target
 pb_config ', poll = 0.2, probes = 2, reset_wait = 5'
 
