@@ -16,7 +16,9 @@ expect_exit 0 pb_run openai_rate_limit
 grep -q 'nothing to do' "$WORK/out" || fail "healthy: $(cat "$WORK/out" "$WORK/err")"
 
 for i in 1 2 3 4; do
-  etp_fault '{"mode":"openai_rate_limit","reset":1}'
+  # the limit lasts 3 s from now: long enough that the runbook's probes still
+  # meet it on a loaded machine (ASan, -j2), short of reset_wait (5 s)
+  etp_fault '{"mode":"openai_rate_limit","reset":3}'
   expect_exit 0 pb_run openai_rate_limit
   for s in 'Geração de seções falha intermitentemente' 'Verificar logs de rate limit' 'Rate limit constante (>3x/dia)' \
            'Aguardar reset (1-2 minutos)' 'Verification'; do
