@@ -95,6 +95,45 @@ function M.run_command(argv, opts)
   return res, (last:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
+-- The playbook's scripts stand in for an adapter's own rollback, backup and
+-- restore when configured (rollback_cmd, backup_cmd, restore_cmd); `own` is
+-- the adapter's action, called with no arguments when the script is not.
+-- rollback_cmd's last stdout line is the version it rolled back to.
+function M.rollback_or(self, service, own)
+  local argv = M.command(self.params.rollback_cmd, { service = service })
+  if not argv then return own() end
+  local res, last = M.run_command(argv, { env = { TOCSIN_SERVICE = service } })
+  if not res then return nil, last end
+  return true, last ~= "" and last or nil
+end
+
+-- backup_cmd prints the backup's path last; a dry run's is "(dry run)".
+function M.backup_or(self, own)
+  local argv = M.command(self.params.backup_cmd, {})
+  if not argv then return own() end
+  local res, last = M.run_command(argv, { timeout = 3600 })
+  if not res then return nil, last end
+  if res.dry_run then return "(dry run)" end
+  return last
+end
+
+-- restore_cmd gets the path as {path}, else as its last argument.
+function M.restore_or(self, path, own)
+  local argv = M.command(self.params.restore_cmd, { path = path })
+  if not argv then return own() end
+  if not self.params.restore_cmd:find("{path}", 1, true) then argv[#argv + 1] = path end
+  local res, err = M.run_command(argv, { timeout = 3600 })
+  if not res then return nil, err end
+  return true
+end
+
+-- The playbook's `railway run psql $DATABASE_URL -c ...`, on either adapter's
+-- run: the SQL goes as an argument of a fixed script, so the shell expands
+-- only $DATABASE_URL, inside the service's environment, never the SQL.
+function M.psql(self, service, query, o)
+  return self:run(service, { "sh", "-c", 'exec psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "$1"', "psql", query }, o)
+end
+
 -- Binds an adapter's methods so both p.logs{...} and p:logs{...} work.
 function M.bind(obj, class)
   for k, f in pairs(class) do

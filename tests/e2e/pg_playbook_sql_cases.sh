@@ -8,7 +8,7 @@
 # users` errors and the backup is restored, login works again.
 . "$SRC/tests/e2e/lib.bash"
 . "$SRC/tests/e2e/etp_target_lib.bash"
-. "$SRC/tests/e2e/playbook_6_10_lib.bash"
+. "$SRC/tests/e2e/playbook_lib.bash"
 export BUILD="$WORK/pg"
 mkdir -p "$BUILD"
 _pgstop() { bash "$SRC/tests/pg/stop.sh" >/dev/null 2>&1; }

@@ -8,7 +8,7 @@
 # verification (titles and /api/etps/<id>), notifications, timeline, post-mortem.
 . "$SRC/tests/e2e/lib.bash"
 . "$SRC/tests/e2e/etp_target_lib.bash"
-. "$SRC/tests/e2e/playbook_6_10_lib.bash"
+. "$SRC/tests/e2e/playbook_lib.bash"
 start_etp_target
 pb_config
 # how many ETPs have an empty or garbled title

@@ -7,7 +7,7 @@
 # and the incident stays open.
 . "$SRC/tests/e2e/lib.bash"
 . "$SRC/tests/e2e/etp_target_lib.bash"
-. "$SRC/tests/e2e/playbook_6_10_lib.bash"
+. "$SRC/tests/e2e/playbook_lib.bash"
 start_etp_target
 pb_config
 

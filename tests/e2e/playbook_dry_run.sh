@@ -10,7 +10,7 @@
 . "$SRC/tests/e2e/playbook_lib.bash"
 start_etp_target
 export PATH="$SRC/tests/fixtures:$PATH" RAILWAY_LOG="$WORK/railway.log"
-playbook_config ", openai_url = \"$ETP_OPENAI\", slow_ms = 1000"
+pb_config ", openai_url = \"$ETP_OPENAI\", slow_ms = 1000"
 sed -i 's/platform = "local"/platform = "railway"/' "$WORK/tocsin.lua"
 # the stand-in's memory: a crashed heap, a missing VITE_API_URL
 printf '%s\n' "2026-01-01T12:00:00.000Z ERROR [node] FATAL ERROR: CALL_AND_RETRY_LAST Allocation failed - JavaScript heap out of memory" \
@@ -21,7 +21,7 @@ dry() { # RUNBOOK FAULT_JSON ACTION_PATTERN
   etp_fault '{"mode":"none"}'
   etp_fault "$2"
   : >"$RAILWAY_LOG"
-  expect_exit 0 run_playbook "$1" --dry-run
+  expect_exit 0 pb_run "$1" --dry-run
   grep -Ev '^(logs|status|deployment	list|variables	--service	[a-z]+	(--kv|--json)$|run	.*SELECT count)' "$RAILWAY_LOG" \
     | grep -v '^$' >"$WORK/writes" && fail "$1: railway calls beyond reads: $(cat "$WORK/writes")"
   grep -q 'pg_terminate_backend' "$RAILWAY_LOG" && fail "$1 terminated connections in a dry run"

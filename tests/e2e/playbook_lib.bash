@@ -1,8 +1,11 @@
 # Helpers for the playbook scenario e2e tests (sourced after lib.bash and
-# etp_target_lib.bash): playbook_config writes $WORK/tocsin.lua pointing the
+# etp_target_lib.bash): pb_config writes $WORK/tocsin.lua pointing the
 # runbooks' params at the started target (platform local, state in $WORK, a
-# file channel for every role); run_playbook RUNBOOK [ARGS] runs it --yes.
-playbook_config() {
+# file channel for every role; extra params as arguments: ', k = v');
+# pb_run RUNBOOK [ARGS] runs it --yes; pb_run_noyes without --yes (confirm
+# then answers its default, no, as with no terminal); pb_incident ID and
+# pb_postmortem ID print the timeline and the post-mortem.
+pb_config() {
   cat >"$WORK/tocsin.lua" <<LUA
 return {
   runbooks = { "$SRC/scripts/runbooks" },
@@ -16,7 +19,9 @@ return {
 }
 LUA
 }
-run_playbook() { (cd "$WORK" && "$TOCSIN" run "$@" --config "$WORK/tocsin.lua" --yes); }
-# incident_text ID: the timeline; postmortem_text ID: the post-mortem
-incident_text() { (cd "$WORK" && "$TOCSIN" incident "$1" --config "$WORK/tocsin.lua"); }
-postmortem_text() { (cd "$WORK" && "$TOCSIN" postmortem "$1" --config "$WORK/tocsin.lua"); }
+pb_run() { (cd "$WORK" && "$TOCSIN" run "$@" --config "$WORK/tocsin.lua" --yes); }
+pb_run_noyes() { (cd "$WORK" && "$TOCSIN" run "$@" --config "$WORK/tocsin.lua" </dev/null); }
+pb_incident() { (cd "$WORK" && "$TOCSIN" incident "$1" --config "$WORK/tocsin.lua"); }
+pb_postmortem() { (cd "$WORK" && "$TOCSIN" postmortem "$1" --config "$WORK/tocsin.lua"); }
+# pb_status ID: the incident's status word (its first line: "INC-1  P1  resolved  Title")
+pb_status() { pb_incident "$1" | awk 'NR == 1 { print $3 }'; }

@@ -8,7 +8,7 @@
 # within reset_wait escalates and leaves the incident open.
 . "$SRC/tests/e2e/lib.bash"
 . "$SRC/tests/e2e/etp_target_lib.bash"
-. "$SRC/tests/e2e/playbook_6_10_lib.bash"
+. "$SRC/tests/e2e/playbook_lib.bash"
 start_etp_target
 pb_config ', poll = 0.2, probes = 2, reset_wait = 5'
 
@@ -16,7 +16,9 @@ expect_exit 0 pb_run openai_rate_limit
 grep -q 'nothing to do' "$WORK/out" || fail "healthy: $(cat "$WORK/out" "$WORK/err")"
 
 for i in 1 2 3 4; do
-  etp_fault '{"mode":"openai_rate_limit","reset":1}'
+  # the limit lasts 3 s from now: long enough that the runbook's probes still
+  # meet it on a loaded machine (ASan, -j2), short of reset_wait (5 s)
+  etp_fault '{"mode":"openai_rate_limit","reset":3}'
   expect_exit 0 pb_run openai_rate_limit
   for s in 'Geração de seções falha intermitentemente' 'Verificar logs de rate limit' 'Rate limit constante (>3x/dia)' \
            'Aguardar reset (1-2 minutos)' 'Verification'; do

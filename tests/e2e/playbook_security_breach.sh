@@ -11,7 +11,7 @@
 # the notifications or the post-mortem.
 . "$SRC/tests/e2e/lib.bash"
 . "$SRC/tests/e2e/etp_target_lib.bash"
-. "$SRC/tests/e2e/playbook_6_10_lib.bash"
+. "$SRC/tests/e2e/playbook_lib.bash"
 start_etp_target
 pb_config
 IP=198.51.100.23

@@ -83,11 +83,18 @@ function M:logs(o)
   return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end
 
-function M:status(service)
+-- GET /_state -> the target's state, the service's part of it | nil, err
+local function service_state(self, service)
   local s, err = self:get("/_state")
   if not s then return nil, err end
   local svc = s.services and s.services[service]
   if not svc then return nil, platform.err("platform", "unknown service " .. tostring(service)) end
+  return s, svc
+end
+
+function M:status(service)
+  local s, svc = service_state(self, service)
+  if not s then return nil, svc end
   local cur = svc.deployments[1] or {}
   local st = { state = svc.state, version = svc.version, previous_version = svc.previous_version,
                deployment = svc.deployment, restarts = svc.restarts, status = cur.status,
@@ -99,10 +106,8 @@ function M:status(service)
 end
 
 function M:deployments(service)
-  local s, err = self:get("/_state")
-  if not s then return nil, err end
-  local svc = s.services and s.services[service]
-  if not svc then return nil, platform.err("platform", "unknown service " .. tostring(service)) end
+  local s, svc = service_state(self, service)
+  if not s then return nil, svc end
   return svc.deployments
 end
 
@@ -113,15 +118,11 @@ function M:restart(service)
 end
 
 function M:rollback(service)
-  local argv = platform.command(self.params.rollback_cmd, { service = service })
-  if argv then
-    local res, last = platform.run_command(argv, { env = { TOCSIN_SERVICE = service } })
-    if not res then return nil, last end
-    return true, last ~= "" and last or nil
-  end
-  local r, err = self:post("/_rollback", { service = service })
-  if not r then return nil, err end
-  return true, r.version
+  return platform.rollback_or(self, service, function()
+    local r, err = self:post("/_rollback", { service = service })
+    if not r then return nil, err end
+    return true, r.version
+  end)
 end
 
 function M:set_var(service, name, value)
@@ -146,21 +147,15 @@ function M:run(service, argv, o)
   return shell.run(spec)
 end
 
-function M:psql(service, query, o)
-  return self:run(service, { "sh", "-c", 'exec psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "$1"', "psql", query }, o)
-end
+M.psql = platform.psql
 
+-- without backup_cmd: the target's own backup
 function M:backup()
-  local argv = platform.command(self.params.backup_cmd, {})
-  if argv then
-    local res, last = platform.run_command(argv, { timeout = 3600 })
-    if not res then return nil, last end
-    if res.dry_run then return "(dry run)" end
-    return last
-  end
-  local r, err = self:post("/_backup")
-  if not r then return nil, err end
-  return r.path or "(dry run)"
+  return platform.backup_or(self, function()
+    local r, err = self:post("/_backup")
+    if not r then return nil, err end
+    return r.path or "(dry run)"
+  end)
 end
 
 -- Backups the target knows, newest first: { {path=, created_at=}, ... }
@@ -172,16 +167,11 @@ function M:backups()
 end
 
 function M:restore(path)
-  local argv = platform.command(self.params.restore_cmd, { path = path })
-  if argv then
-    if not self.params.restore_cmd:find("{path}", 1, true) then argv[#argv + 1] = path end
-    local res, err = platform.run_command(argv, { timeout = 3600 })
-    if not res then return nil, err end
+  return platform.restore_or(self, path, function()
+    local r, err = self:post("/_restore", { path = path })
+    if not r then return nil, err end
     return true
-  end
-  local r, err = self:post("/_restore", { path = path })
-  if not r then return nil, err end
-  return true
+  end)
 end
 
 function M:block_ip(ip)

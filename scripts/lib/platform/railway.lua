@@ -99,15 +99,11 @@ function M:restart(service)
 end
 
 function M:rollback(service)
-  local argv = platform.command(self.params.rollback_cmd, { service = service })
-  if argv then
-    local res, last = platform.run_command(argv, { env = { TOCSIN_SERVICE = service } })
-    if not res then return nil, last end
-    return true, last ~= "" and last or nil
-  end
-  local res, err = railway(self, { "rollback", "--service", service, "--yes" })
-  if not res then return nil, err end
-  return true
+  return platform.rollback_or(self, service, function()
+    local res, err = railway(self, { "rollback", "--service", service, "--yes" })
+    if not res then return nil, err end
+    return true
+  end)
 end
 
 function M:set_var(service, name, value)
@@ -137,32 +133,19 @@ function M:run(service, argv, o)
   return railway(self, args, { readonly = o.readonly, timeout = o.timeout or 120, result = true })
 end
 
--- The SQL goes as an argument of a fixed script: the shell expands only
--- $DATABASE_URL, inside the service's environment, never the SQL.
-function M:psql(service, query, o)
-  o = o or {}
-  return self:run(service, { "sh", "-c", 'exec psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "$1"', "psql", query },
-    { readonly = o.readonly, timeout = o.timeout })
-end
+M.psql = platform.psql
 
+-- Railway has no backup of its own: backup_cmd and restore_cmd are required.
 function M:backup()
-  local argv = platform.command(self.params.backup_cmd, {})
-  if not argv then
+  return platform.backup_or(self, function()
     return nil, platform.err("config", "no backup_cmd configured (the playbook's ./scripts/backup-db.sh)")
-  end
-  local res, last = platform.run_command(argv, { timeout = 3600 })
-  if not res then return nil, last end
-  if res.dry_run then return "(dry run)" end
-  return last
+  end)
 end
 
 function M:restore(path)
-  local argv = platform.command(self.params.restore_cmd, { path = path })
-  if not argv then return nil, platform.err("config", "no restore_cmd configured (see DISASTER_RECOVERY.md)") end
-  if not self.params.restore_cmd:find("{path}", 1, true) then argv[#argv + 1] = path end
-  local res, err = platform.run_command(argv, { timeout = 3600 })
-  if not res then return nil, err end
-  return true
+  return platform.restore_or(self, path, function()
+    return nil, platform.err("config", "no restore_cmd configured (see DISASTER_RECOVERY.md)")
+  end)
 end
 
 function M.backups()

@@ -9,13 +9,13 @@
 --          → restore the newest backup (DISASTER_RECOVERY.md), after confirm
 --   Caso 3 Passport strategy bug (anything else, e.g. 'Unknown authentication strategy')
 --          → ./scripts/rollback.sh
-local kit = require("scenarios.kit")
+local common = require("scenarios.common")
 local M = {
   name = "auth_broken", title = "Authentication Broken", severity = "P1",
   description = "Playbook Scenario 6: users cannot log in, sessions expire at once, 'Invalid token'",
 }
 
-M.params = kit.params()
+M.params = common.params()
 
 local LOG_PATTERNS = { "auth", "jwt", "token", "unauthorized" }
 local LOOK_FOR = { "jwt malformed", "invalid signature", "token expired", "jwt expired",
@@ -23,9 +23,9 @@ local LOOK_FOR = { "jwt malformed", "invalid signature", "token expired", "jwt e
 
 -- Verification: "Login funciona" and "Token válido" -> true | nil, why
 local function verify(p)
-  local token, why = kit.login(p)
+  local token, why = common.login(p)
   if not token then return nil, "login: " .. why end
-  local rows, err = kit.etps(p, token)
+  local rows, err = common.etps(p, token)
   if not rows then return nil, "GET /api/etps com o token: " .. err end
   return true
 end
@@ -40,17 +40,17 @@ function M.run(ctx, opts)
     print("login e token OK — nothing to do")
     return true
   end
-  local inc = kit.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     summary = "Login falhou → confirma problema de auth: " .. tostring(why) })
   inc:ack()
 
   -- Diagnosis 2: railway logs --service backend | grep -i "auth\|jwt\|token\|unauthorized"
   local look = step("Verificar logs de auth", function()
-    local c, hits = kit.grep_logs(plat, "backend", LOG_PATTERNS)
+    local c, hits = common.grep_logs(plat, "backend", LOG_PATTERNS)
     if not c then return nil, hits end
-    return kit.look_for(hits, LOOK_FOR)
+    return common.look_for(hits, LOOK_FOR)
   end) or {}
-  inc:note("logs de auth: " .. kit.describe(look, LOOK_FOR))
+  inc:note("logs de auth: " .. common.describe(look, LOOK_FOR))
 
   -- Diagnosis 3: railway variables --service backend | grep JWT_SECRET (the value is never shown)
   local jwt_missing = step("Verificar JWT_SECRET", function()
@@ -69,7 +69,7 @@ function M.run(ctx, opts)
   inc:note(({ "Caso 1: JWT_SECRET mudou acidentalmente", "Caso 2: Database auth table corrompida",
               "Caso 3: Passport strategy bug" })[case])
 
-  step("Comunicar usuários (incident-notification.md)", kit.communicate, inc,
+  step("Comunicar usuários (incident-notification.md)", common.communicate, inc,
     { title = "Falha no login", impact = "Usuários não conseguem fazer login", eta = "2 horas" })
 
   local acted, what
@@ -79,7 +79,7 @@ function M.run(ctx, opts)
       if not value or value == "" then
         -- no previous value known: Root Cause Fix "Regenerar: openssl rand -base64 32"
         local err
-        value, err = kit.new_secret("JWT_SECRET_NEW")
+        value, err = common.new_secret("JWT_SECRET_NEW")
         if not value then return nil, err end
         source = "novo valor (openssl rand -base64 32)"
       end
@@ -89,7 +89,7 @@ function M.run(ctx, opts)
         .. "usuários precisarão fazer login novamente")
       r, err = plat.restart("backend")
       if not r then return nil, err end
-      return kit.wait_for(ctx, verify)
+      return common.wait_for(ctx, verify)
     end)
     what = "JWT_SECRET restaurado e backend reiniciado"
   elseif case == 2 then
@@ -111,7 +111,7 @@ function M.run(ctx, opts)
         local r, rerr = plat.restore(list[1].path)
         if not r then return nil, rerr end
         inc:note("backup restaurado: " .. list[1].path)
-        return kit.wait_for(ctx, verify)
+        return common.wait_for(ctx, verify)
       end)
     end
     what = "tabela users restaurada do backup"
@@ -124,7 +124,7 @@ function M.run(ctx, opts)
       local r, version = plat.rollback("backend")
       if not r then return nil, version end
       inc:note("rollback para " .. tostring(version or "a versão anterior"))
-      return kit.wait_for(ctx, verify)
+      return common.wait_for(ctx, verify)
     end)
     if not rolled and rerr and not ctx.dry_run then
       inc:escalate(2, "rollback falhou: " .. tostring(rerr))
@@ -140,9 +140,9 @@ function M.run(ctx, opts)
 
   -- Verification: 1. Login funciona  2. Token válido
   local verified, verr = step("Verification", function()
-    local token, lerr = step("1. Login funciona", kit.login, p)
+    local token, lerr = step("1. Login funciona", common.login, p)
     if not token then return nil, "login: " .. lerr end
-    local rows, err = step("2. Token válido", kit.etps, p, token)
+    local rows, err = step("2. Token válido", common.etps, p, token)
     if not rows then return nil, "token: " .. err end
     return true
   end)
@@ -157,7 +157,7 @@ function M.run(ctx, opts)
   elseif case == 1 then
     inc:note("Root Cause Fix: se JWT_SECRET vazou → regenerar, atualizar Railway + redeploy, forçar logout")
   end
-  step("Comunicar resolução (incident-resolved.md)", kit.resolved, inc,
+  step("Comunicar resolução (incident-resolved.md)", common.resolved, inc,
     { title = "Falha no login", cause = ({ "JWT_SECRET alterado", "tabela users corrompida",
       "bug na estratégia de autenticação" })[case], actions = what, post_mortem = true })
   inc:resolve(what .. "; login e token OK")

@@ -6,13 +6,13 @@
 -- manual UPDATE — waits for confirm (no terminal, no --yes: nothing written).
 -- The data is read with the playbook's psql queries; a target without psql
 -- (the in-memory simulated ETP Express) is read through GET /api/etps.
-local kit = require("scenarios.kit")
+local common = require("scenarios.common")
 local M = {
   name = "data_corruption", title = "Data Corruption", severity = "P1",
   description = "Playbook Scenario 7: garbled ETP titles, strange characters, foreign key violations",
 }
 
-M.params = kit.params {
+M.params = common.params {
   few_records = 10, -- "Fix manual via SQL (se poucos registros)"
   placeholder = "ETP Corrompido - Aguardando Recuperação",
 }
@@ -61,7 +61,7 @@ local function read_etps(p, plat)
     for i, r in ipairs(rows) do out[i] = { id = tonumber(r[1]), title = r[2] } end
     return out, "psql"
   end
-  local list, err = kit.etps(p)
+  local list, err = common.etps(p)
   if not list then return nil, err end
   return list, "GET /api/etps"
 end
@@ -81,7 +81,7 @@ local function backup_before(plat, before, skip)
   local list, err = plat.backups()
   if not list then return nil, err end
   for _, b in ipairs(list) do
-    local t = kit.iso_time(b.created_at or "")
+    local t = common.iso_time(b.created_at or "")
     if t and t < before and b.path ~= skip then return b end
   end
   return nil, "nenhum backup anterior"
@@ -101,21 +101,21 @@ function M.run(ctx, opts)
     print(("%d ETPs, nenhum título corrompido (%s) — nothing to do"):format(#list, how))
     return true
   end
-  local inc = kit.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     summary = ("%d de %d ETPs com título corrompido (%s): ids %s"):format(#ids, #list, how,
       table.concat(ids, ",")) })
   inc:ack()
 
   -- Diagnosis 2: railway logs --service backend | grep -i "migration\|foreign key\|constraint"
-  local counts, hits = step("Verificar logs de migration", kit.grep_logs, plat, "backend", LOG_PATTERNS)
+  local counts, hits = step("Verificar logs de migration", common.grep_logs, plat, "backend", LOG_PATTERNS)
   counts = counts or {}
   local first_sign = time.now()
-  local _, signs = kit.grep_logs(plat, "backend", SIGNS)
+  local _, signs = common.grep_logs(plat, "backend", SIGNS)
   for _, l in ipairs(type(signs) == "table" and signs or {}) do
-    local t = kit.iso_time(l)
+    local t = common.iso_time(l)
     if t and t < first_sign then first_sign = t end
   end
-  inc:note("logs de migration: " .. kit.describe(counts, LOG_PATTERNS))
+  inc:note("logs de migration: " .. common.describe(counts, LOG_PATTERNS))
   local migration_failed = false
   for _, l in ipairs(type(hits) == "table" and hits or {}) do
     local low = l:lower()
@@ -131,7 +131,7 @@ function M.run(ctx, opts)
     return true
   end)
 
-  step("Comunicar usuários (incident-notification.md)", kit.communicate, inc,
+  step("Comunicar usuários (incident-notification.md)", common.communicate, inc,
     { title = "Dados de ETPs inconsistentes", impact = "ETPs exibem conteúdo embaralhado ou inválido",
       status = "Nossa equipe está recuperando os dados", eta = "1 hora" })
 
@@ -161,20 +161,27 @@ function M.run(ctx, opts)
 
   -- Root Cause Fix
   local fixed, what, loss_age
+  -- Restores the newest backup older than `before` (never the safety net just
+  -- taken), once confirmed -> true, path | nil, why; loss_age is its age.
+  local function restore_before(before)
+    local b, err = backup_before(plat, before, pre)
+    if not b then return nil, err end
+    if not confirm("Restaurar o backup " .. b.path .. " (" .. tostring(b.created_at) .. ")?", { timeout = 300 }) then
+      return nil, "restore não aprovado"
+    end
+    local r, rerr = plat.restore(b.path)
+    if not r then return nil, rerr end
+    loss_age = pre_t - (common.iso_time(b.created_at) or pre_t)
+    inc:note("backup restaurado: " .. b.path .. " de " .. tostring(b.created_at))
+    return true, b.path
+  end
   if total or (migration_failed and #ids > p.few_records) then
     -- Caso 1: "Restore backup anterior à migration"
     fixed, what = step("Caso 1: Restore backup anterior à migration", function()
-      local since = st.deployed_at and kit.iso_time(st.deployed_at) or pre_t
-      local b, err = backup_before(plat, math.min(since, pre_t), pre)
-      if not b then return nil, err end
-      if not confirm("Restaurar o backup " .. b.path .. " (" .. tostring(b.created_at) .. ")?", { timeout = 300 }) then
-        return nil, "restore não aprovado"
-      end
-      local r, rerr = plat.restore(b.path)
-      if not r then return nil, rerr end
-      loss_age = pre_t - (kit.iso_time(b.created_at) or pre_t)
-      inc:note("backup restaurado: " .. b.path .. " de " .. tostring(b.created_at))
-      return true, "restore do backup anterior à migration (" .. b.path .. ")"
+      local since = st.deployed_at and common.iso_time(st.deployed_at) or pre_t
+      local ok, path = restore_before(math.min(since, pre_t))
+      if not ok then return nil, path end
+      return true, "restore do backup anterior à migration (" .. path .. ")"
     end)
     inc:note("Após restore: 1. Reverter migration (railway run npm run migration:revert) "
       .. "2. Fix migration localmente 3. Test migration em staging 4. Redeploy")
@@ -197,16 +204,9 @@ function M.run(ctx, opts)
     else
       -- no SQL access or too many rows: the Rollback Plan, restore the backup
       fixed, what = step("Rollback Plan: Restore backup via DISASTER_RECOVERY.md", function()
-        local b, err = backup_before(plat, pre_t, pre)
-        if not b then return nil, err end
-        if not confirm("Restaurar o backup " .. b.path .. "?", { timeout = 300 }) then
-          return nil, "restore não aprovado"
-        end
-        local r, rerr = plat.restore(b.path)
-        if not r then return nil, rerr end
-        loss_age = pre_t - (kit.iso_time(b.created_at) or pre_t)
-        inc:note("backup restaurado: " .. b.path .. " de " .. tostring(b.created_at))
-        return true, "restore do backup " .. b.path
+        local ok, path = restore_before(pre_t)
+        if not ok then return nil, path end
+        return true, "restore do backup " .. path
       end)
     end
   end
@@ -246,7 +246,7 @@ function M.run(ctx, opts)
     inc:escalate(3, "verificação falhou: " .. tostring(verr))
     return nil, "verification failed"
   end
-  step("Comunicar resolução (incident-resolved.md)", kit.resolved, inc,
+  step("Comunicar resolução (incident-resolved.md)", common.resolved, inc,
     { title = "Dados de ETPs inconsistentes", cause = total and "migration malformada" or "bug em endpoint",
       actions = { "backup de segurança " .. tostring(pre), what }, post_mortem = true })
   inc:resolve(what .. "; títulos verificados")

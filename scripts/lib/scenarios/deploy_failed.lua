@@ -2,13 +2,13 @@
 -- (Rollback Needed) (P1).  scripts/runbooks/deploy_failed.lua wraps it.
 -- The immediate action is the rollback (./scripts/rollback.sh: rollback_cmd,
 -- else the platform's); "If rollback falhou → IMMEDIATE Escalation Engineer".
-local kit = require("scenarios.kit")
+local common = require("scenarios.common")
 local M = {
   name = "deploy_failed", title = "Deploy Failed (Rollback Needed)", severity = "P1",
   description = "Playbook Scenario 9: build error, Railway deploy status Failed, backend new + frontend old",
 }
 
-M.params = kit.params()
+M.params = common.params()
 
 -- "Look for: Build errors, npm install errors, TypeScript errors" — and which
 -- Root Cause Fix case each points to.
@@ -40,7 +40,7 @@ function M.run(ctx, opts)
     print(("backend %s (%s) — nothing to do"):format(tostring(st.state), tostring(st.version)))
     return true
   end
-  local inc = kit.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     summary = ("Deploy falhou: %s %s status %s"):format(bad and bad.id or tostring(st.deployment),
       bad and tostring(bad.version) or tostring(st.version), bad and bad.status or tostring(st.status)) })
   inc:ack()
@@ -61,13 +61,13 @@ function M.run(ctx, opts)
   end) or {}
   local names = {}
   for i, l in ipairs(LOOK) do names[i] = l[1] end
-  inc:note("deploy logs: " .. kit.describe(found, names))
+  inc:note("deploy logs: " .. common.describe(found, names))
 
   -- Also a symptom: "backend novo + frontend antigo"
   local fe = plat.status("frontend")
   if fe then inc:note(("estado: backend %s, frontend %s"):format(tostring(st.version), tostring(fe.version))) end
 
-  step("Comunicar usuários (incident-notification.md)", kit.communicate, inc,
+  step("Comunicar usuários (incident-notification.md)", common.communicate, inc,
     { title = "Falha na atualização do sistema", impact = "Sistema em estado inconsistente após deploy",
       eta = "30 minutos" })
 
@@ -91,7 +91,7 @@ function M.run(ctx, opts)
 
   -- Verification: 1. Health check OK  2. Deployment status "Running"
   local verified, verr = step("Verification", function()
-    local ok, why = step("1. Health check OK", function() return kit.wait_for(ctx, kit.health) end)
+    local ok, why = step("1. Health check OK", function() return common.wait_for(ctx, common.health) end)
     if not ok then return nil, "health: " .. tostring(why) end
     return step("2. Deployment status \"Running\"", function()
       local now, err = plat.status("backend")
@@ -112,7 +112,7 @@ function M.run(ctx, opts)
     end
   end
   local what = "rollback para " .. tostring(detail or "o deployment anterior")
-  step("Comunicar resolução (incident-resolved.md)", kit.resolved, inc,
+  step("Comunicar resolução (incident-resolved.md)", common.resolved, inc,
     { title = "Falha na atualização do sistema", cause = cause or "deploy falhou",
       actions = { what, "health check OK, deployment Running" }, post_mortem = true })
   inc:resolve(what .. "; health check OK, deployment Running")

@@ -30,7 +30,8 @@ function M.run(ctx, opts)
   inc:ack()
   -- Diagnosis 2: railway logs --service frontend | tail -50 (build errors, runtime errors)
   local pats = { "error ts%d+", "build failed", "is not defined", "uncaught", "vite" }
-  local counts, hits = step("Verificar logs frontend (tail -50)", common.grep_logs, plat, "frontend", pats, 50)
+  local counts, hits = step("Verificar logs frontend (tail -50)", common.grep_logs, plat, "frontend", pats,
+    { lines = 50 })
   counts, hits = counts or {}, hits or {}
   local build_error = (counts["error ts%d+"] or 0) + (counts["build failed"] or 0) > 0
   local env_missing = false

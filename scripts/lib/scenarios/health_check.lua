@@ -27,7 +27,7 @@ local TITLES = {
 local function classify_backend(plat, why)
   local st = plat.status("backend") or {}
   if st.state == "failed" or st.status == "FAILED" then return "deploy_failed", "backend deploy FAILED" end
-  local counts = common.grep_logs(plat, "backend", { "heap", "out of memory", "oom" }, 200) or {}
+  local counts = common.grep_logs(plat, "backend", { "heap", "out of memory", "oom" }, { lines = 200 }) or {}
   if (counts.heap or 0) + (counts["out of memory"] or 0) > 0 or (st.memory_percent or 0) > 90 then
     return "memory_leak", ("heap out of memory in the logs; memory %s%%"):format(tostring(st.memory_percent))
   end

@@ -5,14 +5,6 @@
 -- the rollback to the previous stable deploy; a failed rollback escalates at
 -- once.  scripts/runbooks/memory_leak.lua wraps it; health_check calls run().
 local common = require("scenarios.common")
-local whole_seconds = require("platform.local").iso_time
--- ISO 8601 to Unix time, keeping the milliseconds (a crash and the rollback
--- that followed it often share a second)
-local function iso_time(s)
-  local t = s and whole_seconds(s)
-  if not t then return nil end
-  return t + (tonumber(s:match("^%S-T%d%d:%d%d:%d%d(%.%d+)")) or 0)
-end
 local M = {
   name = "memory_leak", title = "Memory Leak (OOM - Out of Memory)", severity = "P0",
   description = "Playbook Scenario 4: JavaScript heap out of memory, crash loop, memory at 100%",
@@ -31,7 +23,7 @@ function M.run(ctx, opts)
   for _, l in ipairs(hits) do
     if l:find("CALL_AND_RETRY_LAST Allocation failed", 1, true) then
       fatal = fatal + 1
-      ooms[#ooms + 1] = iso_time(l)
+      ooms[#ooms + 1] = common.iso_time(l) -- with the ms: a crash and its rollback often share a second
     end
   end
   -- Diagnosis 2: railway ps → Memory column > 90%
@@ -51,7 +43,7 @@ function M.run(ctx, opts)
 
   -- Diagnosis 3: Identificar leak pattern
   -- the first OOM of the current deployment: how long after the deploy did it crash?
-  local deployed = st.deployed_at and iso_time(st.deployed_at)
+  local deployed = st.deployed_at and common.iso_time(st.deployed_at)
   local first_oom
   for _, t in ipairs(ooms) do
     if deployed and t and t >= deployed then

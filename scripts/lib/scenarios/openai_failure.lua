@@ -29,14 +29,7 @@ function M.run(ctx, opts)
   local counts = step("Verificar logs de erro OpenAI", function()
     local c, hits = common.grep_logs(plat, "backend", { "openai", "gpt%-4" })
     if not c then return nil, hits end
-    local look = {}
-    for _, l in ipairs(hits) do
-      local low = l:lower()
-      for _, pat in ipairs(LOOK_FOR) do
-        if low:find(pat, 1, true) then look[pat] = (look[pat] or 0) + 1 end
-      end
-    end
-    return look
+    return common.look_for(hits, LOOK_FOR)
   end) or {}
   inc:note("logs OpenAI: " .. common.describe(counts, LOOK_FOR))
 

@@ -4,13 +4,13 @@
 -- verify generation.  "If rate limit constante (>3x/dia) → Escalation
 -- Engineer": the hits are the incidents with this scenario's dedup_key opened
 -- in the last 24 hours, counted by the state store (incident.count).
-local kit = require("scenarios.kit")
+local common = require("scenarios.common")
 local M = {
   name = "openai_rate_limit", title = "Rate Limit Hit (OpenAI)", severity = "P2",
   description = "Playbook Scenario 8: section generation failing intermittently, 'Rate limit exceeded' in the logs",
 }
 
-M.params = kit.params {
+M.params = common.params {
   probes = 4,           -- POST /api/sections/1/generate calls measuring the error rate
   reset_wait = 120,     -- "Aguardar reset (1-2 minutos)": seconds at most
   poll = 5,             -- seconds between checks while waiting
@@ -24,24 +24,24 @@ local LOOK_FOR = { "rate limit exceeded for organization" }
 function M.run(ctx, opts)
   local p = ctx.params
   local plat = require("platform").get(ctx)
-  local token = kit.token(p)
+  local token = common.token(p)
 
   -- Symptoms: "Endpoint /api/sections/generate com 50% error rate"
   local failed = step("Geração de seções falha intermitentemente?", function()
     local bad = 0
     for _ = 1, p.probes do
-      local status = kit.generate(p, token, 1)
-      if status and status ~= 201 then bad = bad + 1 end
+      local ok, _, status = common.generate(p, token)
+      if not ok and status then bad = bad + 1 end
     end
     return bad -- a dry run sends no POST: 0, detection rests on the logs
   end) or 0
   time.sleep(0.5) -- the probes' own log lines reach the platform's logs a moment later
 
   -- Diagnosis 1: railway logs --service backend | grep -i "rate limit\|429\|too many requests"
-  local counts, hits = step("Verificar logs de rate limit", kit.grep_logs, plat, "backend", LOG_PATTERNS,
+  local counts, hits = step("Verificar logs de rate limit", common.grep_logs, plat, "backend", LOG_PATTERNS,
     { since = "5m" })
   counts = counts or {}
-  local look = kit.look_for(type(hits) == "table" and hits or {}, LOOK_FOR)
+  local look = common.look_for(type(hits) == "table" and hits or {}, LOOK_FOR)
   local limited = (look[LOOK_FOR[1]] or 0) > 0 or (counts["429"] or 0) > 0
   if failed == 0 and not limited and not (opts and opts.incident) then
     print("geração de seções OK, nenhum rate limit nos logs — nothing to do")
@@ -52,13 +52,13 @@ function M.run(ctx, opts)
       failed, p.probes))
     return nil, "generation failing without a rate limit"
   end
-  local inc = kit.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     dedup_key = M.name,
     summary = ("Geração de seções falhou %d/%d (%d%% error rate); logs: %s"):format(failed, p.probes,
-      failed * 100 // p.probes, kit.describe(counts, LOG_PATTERNS)) })
+      failed * 100 // p.probes, common.describe(counts, LOG_PATTERNS)) })
   inc:ack()
-  inc:note("logs de rate limit: " .. kit.describe(counts, LOG_PATTERNS) .. ", "
-    .. kit.describe(look, LOOK_FOR))
+  inc:note("logs de rate limit: " .. common.describe(counts, LOG_PATTERNS) .. ", "
+    .. common.describe(look, LOOK_FOR))
 
   -- Diagnosis 2: "Verificar OpenAI usage" (RPM and TPM) is the dashboard's.
   inc:note("Verificar OpenAI usage: " .. p.openai_usage .. " — RPM (requests per minute) e TPM (tokens per minute)")
@@ -76,7 +76,7 @@ function M.run(ctx, opts)
   end
 
   -- Immediate Action 1: "Comunicar usuários"
-  step("Comunicar usuários (incident-notification.md)", kit.communicate, inc,
+  step("Comunicar usuários (incident-notification.md)", common.communicate, inc,
     { title = "Geração de seções lenta",
       summary = "Geração de seções temporariamente lenta devido a volume de uso",
       impact = "Geração de seções falha intermitentemente", eta = "2 minutos", update_interval = "5 minutos" })
@@ -89,13 +89,13 @@ function M.run(ctx, opts)
   end
   local t0 = time.now()
   local ok, why = step("Aguardar reset (1-2 minutos)", function()
-    local status, msg
+    local ok, why
     repeat
-      status, msg = kit.generate(p, token, 1)
-      if status == 201 then return true end
+      ok, why = common.generate(p, token)
+      if ok then return true end
       time.sleep(p.poll)
     until time.now() - t0 >= p.reset_wait
-    return nil, ("ainda falhando após %d s: HTTP %d %s"):format(p.reset_wait, status, msg)
+    return nil, ("ainda falhando após %d s: %s"):format(p.reset_wait, why)
   end)
   if not ok then
     inc:escalate(2, "rate limit não resetou: " .. tostring(why))
@@ -104,18 +104,14 @@ function M.run(ctx, opts)
   inc:mitigate(("rate limit resetou após %d s"):format(math.floor(time.now() - t0)))
 
   -- Verification: POST /api/sections/1/generate → 201 Created
-  local verified, verr = step("Verification", function()
-    local status, msg = kit.generate(p, token, 1)
-    if status ~= 201 then return nil, ("HTTP %d %s"):format(status, msg) end
-    return true
-  end)
+  local verified, verr = step("Verification", common.generate, p, token)
   if not verified then
     inc:escalate(2, "verificação falhou: " .. tostring(verr))
     return nil, "verification failed"
   end
   inc:note("Root Cause Fix: Opção 1 queueing (BullMQ); Opção 2 upgrade OpenAI plan; "
     .. "Opção 3 rate limiting no backend (#38, max 5 gerações/min)")
-  step("Comunicar resolução (incident-resolved.md)", kit.resolved, inc,
+  step("Comunicar resolução (incident-resolved.md)", common.resolved, inc,
     { title = "Geração de seções lenta", cause = "rate limit da OpenAI (requests per minute)",
       actions = { "aguardado o reset do rate limit", "geração de seções verificada (201 Created)" } })
   inc:resolve("rate limit resetou; geração de seções 201 Created")

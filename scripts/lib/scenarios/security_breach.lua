@@ -13,13 +13,13 @@
 --     mandatory (LGPD).
 -- The incident is left mitigated, not resolved: the root cause investigation
 -- and the hotfix are the team's (the clock keeps the P0 escalations going).
-local kit = require("scenarios.kit")
+local common = require("scenarios.common")
 local M = {
   name = "security_breach", title = "Security Breach Suspected", severity = "P0",
   description = "Playbook Scenario 10: unauthorized access, brute force, suspected data exfiltration",
 }
 
-M.params = kit.params {
+M.params = common.params {
   brute_force = 10,     -- failed logins from one IP that make it suspect
   log_lines = 2000,
 }
@@ -29,7 +29,7 @@ local LOG_PATTERNS = { "login", "auth", "unauthorized" }
 -- The auth log, read as the playbook says: failed logins per IP, logins that
 -- succeeded from those IPs, audit lines and exports per IP.
 local function analyse(plat, p)
-  local counts, hits = kit.grep_logs(plat, "backend", LOG_PATTERNS, { lines = p.log_lines })
+  local counts, hits = common.grep_logs(plat, "backend", LOG_PATTERNS, { lines = p.log_lines })
   if not counts then return nil, hits end
   local a = { counts = counts, failed = {}, succeeded = {}, audit = {}, exported = {}, suspects = {} }
   for _, l in ipairs(hits) do
@@ -78,12 +78,12 @@ function M.run(ctx, opts)
       a.succeeded[ip] and (", login OK como " .. a.succeeded[ip]) or "",
       a.exported[ip] and (", export de " .. a.exported[ip] .. " registros") or "")
   end
-  local inc = kit.open(ctx, opts, { title = M.title, severity = M.severity, scenario = M.name,
+  local inc = common.open(opts, { title = M.title, severity = M.severity, scenario = M.name,
     summary = "Logs mostram atividade anômala: " .. (#desc > 0 and table.concat(desc, "; ") or "audit log") })
   inc:ack()
   -- Escalation: "IMMEDIATE → Incident Commander + Security specialist"
   inc:escalate(3, "IMMEDIATE: security breach suspeito → Incident Commander + Security specialist")
-  inc:note("logs de auth: " .. kit.describe(a.counts, LOG_PATTERNS) .. "; brute force: "
+  inc:note("logs de auth: " .. common.describe(a.counts, LOG_PATTERNS) .. "; brute force: "
     .. (#desc > 0 and table.concat(desc, "; ") or "nenhum IP acima de " .. p.brute_force))
   for _, l in ipairs(a.audit) do inc:note("audit: " .. l) end
 
@@ -121,9 +121,9 @@ function M.run(ctx, opts)
   local ok_rot, rot_err = step("Rotate all secrets IMMEDIATELY", function()
     local new = {}
     local err
-    new.JWT_SECRET, err = kit.new_secret("JWT_SECRET_ROTATED")
+    new.JWT_SECRET, err = common.new_secret("JWT_SECRET_ROTATED")
     if not new.JWT_SECRET then return nil, err end
-    new.DATABASE_PASSWORD, err = kit.new_secret("DATABASE_PASSWORD_ROTATED")
+    new.DATABASE_PASSWORD, err = common.new_secret("DATABASE_PASSWORD_ROTATED")
     if not new.DATABASE_PASSWORD then return nil, err end
     local key = secret("OPENAI_API_KEY_NEW")
     if key and key ~= "" then new.OPENAI_API_KEY = key end
@@ -178,7 +178,7 @@ function M.run(ctx, opts)
   inc:note("Rollback Plan: NÃO FAZER ROLLBACK sem investigação completa — rollback pode destruir evidências")
 
   -- Post-Incident Actions 1: "Comunicar stakeholders"; LGPD
-  step("Comunicar stakeholders (incident-notification.md)", kit.communicate, inc,
+  step("Comunicar stakeholders (incident-notification.md)", common.communicate, inc,
     { title = "Incidente de segurança", impact = "Possível acesso não autorizado; todos os usuários precisarão "
       .. "fazer login novamente", status = "Acesso suspeito bloqueado; investigação em andamento",
       eta = "a definir" }, { "first_responder", "incident_commander" })
@@ -221,7 +221,7 @@ function M.run(ctx, opts)
       return true
     end)
     if not ok then return nil, why end
-    return step("3. Sistema funcional", function() return kit.wait_for(ctx, kit.health) end)
+    return step("3. Sistema funcional", function() return common.wait_for(ctx, common.health) end)
   end)
   if not verified then
     inc:escalate(3, "verificação falhou: " .. tostring(verr))
