@@ -852,6 +852,7 @@ out:
     uv_close((uv_handle_t *)&grace, NULL);
     tn_events_unsubscribe(log_event, NULL);
     store_current = NULL;
+    daemon_api_settle(); /* no API read of the store in flight */
     store_record_stop(daemon_g.db);
     if (store_flush(daemon_g.db, err, sizeof err) < 0)
         log_load_error("the state store's last writes failed", err);

@@ -73,6 +73,15 @@ int daemon_has_runbook(d_gen *g, const char *name);
 /* daemon_api.c: opens the API server on daemon_g.listen. */
 int daemon_api_open(char *err, size_t errlen);
 void daemon_api_close(void);
+/* A read of the state store off the loop: fn(ud) runs on a libuv pool
+ * thread (the store's read connection), then done(rq, ud) on the loop, which
+ * answers rq and frees ud. A listing of thousands of incidents takes tens of
+ * milliseconds, which would stall every run, alert and request. -1 if it
+ * could not be queued (nothing was called). */
+int daemon_api_read(server_req *rq, void (*fn)(void *ud), void (*done)(server_req *rq, void *ud),
+                    void *ud);
+/* Runs the loop until no read is in flight (before the store closes). */
+void daemon_api_settle(void);
 
 int daemon_main(int argc, char **argv);
 

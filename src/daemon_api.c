@@ -148,21 +148,127 @@ static void row_into(void *ud, const char *json)
     buf_addstr(r->b, json);
 }
 
-static void get_incidents(server_req *rq)
+/* ---- reads off the loop ------------------------------------------------------------ */
+
+typedef struct {
+    uv_work_t work;
+    server_req *rq;
+    void (*fn)(void *ud);
+    void (*done)(server_req *rq, void *ud);
+    void *ud;
+} api_read;
+
+static int reads; /* in flight */
+
+static void read_work(uv_work_t *w)
 {
-    buf_t b = BUF_INIT;
+    api_read *r = w->data;
+    r->fn(r->ud);
+}
+
+static void read_after(uv_work_t *w, int status)
+{
+    (void)status; /* never cancelled: the pool runs every queued read */
+    api_read *r = w->data;
+    reads--;
+    r->done(r->rq, r->ud);
+    free(r);
+}
+
+int daemon_api_read(server_req *rq, void (*fn)(void *ud), void (*done)(server_req *rq, void *ud),
+                    void *ud)
+{
+    api_read *r = calloc(1, sizeof *r);
+    if (!r)
+        return -1;
+    *r = (api_read){.rq = rq, .fn = fn, .done = done, .ud = ud};
+    r->work.data = r;
+    if (uv_queue_work(tn_loop(), &r->work, read_work, read_after) < 0) {
+        free(r);
+        return -1;
+    }
+    reads++;
+    return 0;
+}
+
+void daemon_api_settle(void)
+{
+    while (reads > 0)
+        uv_run(tn_loop(), UV_RUN_ONCE);
+}
+
+/* GET /incidents and /incidents/ID, read on the pool. */
+typedef struct {
+    long long id; /* 0: the list */
+    int all;
+    int rc;
+    buf_t b, part[3];
     char err[512];
-    int all = rq->query && strstr(rq->query, "all=1");
-    rows_to r = {&b, 0, NULL};
-    buf_addstr(&b, "{\"incidents\":[");
-    if (daemon_g.db->be->incidents(daemon_g.db, all, row_into, &r, err, sizeof err) != 0) {
-        buf_free(&b);
-        reply_error(rq, 500, err);
+} inc_read;
+
+static void row_parts(void *ud, const char *json)
+{
+    rows_to *part = ud;
+    for (int i = 0; i < 3; i++)
+        row_into(&part[i], json); /* each keeps the rows of its record */
+}
+
+static void incidents_fn(void *ud)
+{
+    inc_read *q = ud;
+    store *db = daemon_g.db;
+    if (!q->id) {
+        rows_to r = {&q->b, 0, NULL};
+        buf_addstr(&q->b, "{\"incidents\":[");
+        q->rc = db->be->incidents(db, q->all, row_into, &r, q->err, sizeof q->err);
+        buf_addstr(&q->b, "]}");
         return;
     }
-    buf_addstr(&b, "]}");
-    reply(rq, 200, &b);
-    buf_free(&b);
+    /* One read: the incident, its timeline and its pending deadlines, each
+     * row sorted by its "record". */
+    rows_to part[3] = {
+        {&q->part[0], 0, "incident"}, {&q->part[1], 0, "timeline"}, {&q->part[2], 0, "deadline"}};
+    q->rc = db->be->incident(db, q->id, row_parts, part, q->err, sizeof q->err);
+    buf_fmt(&q->b, "{\"incident\":%s,\"timeline\":[%s],\"deadlines\":[%s]}",
+            q->part[0].n ? buf_str(&q->part[0]) : "null", buf_str(&q->part[1]),
+            buf_str(&q->part[2]));
+    for (int i = 0; i < 3; i++) {
+        q->b.failed |= q->part[i].failed;
+        buf_free(&q->part[i]);
+    }
+}
+
+static void incidents_done(server_req *rq, void *ud)
+{
+    inc_read *q = ud;
+    if (q->rc != 0)
+        reply_error(rq, q->rc > 0 ? 404 : 500, q->err);
+    else if (q->b.failed)
+        reply_error(rq, 500, "out of memory");
+    else
+        reply(rq, 200, &q->b);
+    buf_free(&q->b);
+    free(q);
+}
+
+static void read_incidents(server_req *rq, long long id)
+{
+    inc_read *q = calloc(1, sizeof *q);
+    if (!q) {
+        reply_error(rq, 500, "out of memory");
+        return;
+    }
+    q->id = id;
+    q->all = rq->query && strstr(rq->query, "all=1");
+    if (daemon_api_read(rq, incidents_fn, incidents_done, q) < 0) {
+        free(q);
+        reply_error(rq, 500, "out of memory");
+    }
+}
+
+static void get_incidents(server_req *rq)
+{
+    read_incidents(rq, 0);
 }
 
 static long long incident_id(const char *s)
@@ -176,26 +282,7 @@ static long long incident_id(const char *s)
 
 static void get_incident(server_req *rq, long long id)
 {
-    char err[512];
-    static const char *const parts[] = {"incident", "timeline", "deadline"};
-    static const char *const keys[] = {"incident", "timeline", "deadlines"};
-    buf_t b = BUF_INIT;
-    buf_addc(&b, '{');
-    for (int i = 0; i < 3; i++) {
-        rows_to r = {&b, 0, parts[i]};
-        buf_fmt(&b, "%s\"%s\":%s", i ? "," : "", keys[i], i ? "[" : "");
-        int rc = daemon_g.db->be->incident(daemon_g.db, id, row_into, &r, err, sizeof err);
-        if (rc != 0) {
-            buf_free(&b);
-            reply_error(rq, rc > 0 ? 404 : 500, err);
-            return;
-        }
-        if (i)
-            buf_addc(&b, ']');
-    }
-    buf_addc(&b, '}');
-    reply(rq, 200, &b);
-    buf_free(&b);
+    read_incidents(rq, id);
 }
 
 /* POST /incidents/ID/ack {by} and /resolve {summary}: answered once the

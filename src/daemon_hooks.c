@@ -207,6 +207,7 @@ int daemon_metrics_init(void)
 
 typedef struct {
     int n[4];
+    int rc;
 } sev_count;
 
 static void count_open(void *ud, const char *json)
@@ -219,15 +220,24 @@ static void count_open(void *ud, const char *json)
 
 void daemon_api_metrics(server_req *rq);
 
-void daemon_api_metrics(server_req *rq)
+/* The open incidents are counted on the libuv pool (daemon_api_read), the
+ * exposition rendered back on the loop. */
+static void count_fn(void *ud)
 {
-    sev_count c = {{0}};
+    sev_count *c = ud;
     char err[256];
-    if (daemon_g.db->be->incidents(daemon_g.db, 0, count_open, &c, err, sizeof err) == 0) {
+    c->rc = daemon_g.db->be->incidents(daemon_g.db, 0, count_open, c, err, sizeof err);
+}
+
+static void metrics_done(server_req *rq, void *ud)
+{
+    sev_count *c = ud;
+    if (c->rc == 0) { /* else the gauges keep their last values */
         static const char *const sev[] = {"P0", "P1", "P2", "P3"};
         for (int i = 0; i < 4; i++)
-            metrics_open_incidents(sev[i], c.n[i]);
+            metrics_open_incidents(sev[i], c->n[i]);
     }
+    free(c);
     buf_t b = BUF_INIT;
     if (metrics_render(&b) < 0) {
         buf_free(&b);
@@ -237,4 +247,13 @@ void daemon_api_metrics(server_req *rq)
     static const char *const h[] = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
     server_respond(rq, 200, h, 1, buf_str(&b), b.n);
     buf_free(&b);
+}
+
+void daemon_api_metrics(server_req *rq)
+{
+    sev_count *c = calloc(1, sizeof *c);
+    if (!c || daemon_api_read(rq, count_fn, metrics_done, c) < 0) {
+        free(c);
+        server_respond_error(rq, 500, "out of memory");
+    }
 }

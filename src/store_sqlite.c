@@ -29,7 +29,12 @@ typedef struct qrec {
 
 typedef struct sqlite_store {
     store base;
-    sqlite3 *db; /* the writer thread's; the CLI reads through it too (serialized mode) */
+    sqlite3 *db; /* the writer thread's */
+    /* Reads (the CLI's, the daemon's API from the libuv pool) go through a
+     * read-only connection of their own, opened on first use: in WAL mode
+     * they neither wait for the writer's transactions nor make it wait. */
+    sqlite3 *rdb;
+    uv_mutex_t rmu; /* guards opening rdb */
     char *path;
     uv_thread_t thread;
     uv_mutex_t mu;
@@ -872,10 +877,12 @@ static int sq_open(store **out, const char *path, char *err, size_t errlen)
             goto fail;
         }
     uv_mutex_init(&s->mu);
+    uv_mutex_init(&s->rmu);
     uv_cond_init(&s->cv);
     if (uv_thread_create(&s->thread, writer_main, s) != 0) {
         snprintf(err, errlen, "state store %s: cannot start its writer thread", path);
         uv_mutex_destroy(&s->mu);
+        uv_mutex_destroy(&s->rmu);
         uv_cond_destroy(&s->cv);
         goto fail;
     }
@@ -1029,15 +1036,38 @@ static void sq_close(store *b)
         uv_close((uv_handle_t *)s->answered, free_handle);
     }
     uv_mutex_destroy(&s->mu);
+    uv_mutex_destroy(&s->rmu);
     uv_cond_destroy(&s->cv);
     for (int i = 0; i < 4; i++)
         sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->rdb);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
 }
 
-/* ---- reads (CLI) -------------------------------------------------------- */
+/* ---- reads (CLI, daemon API) ------------------------------------------- */
+
+/* The read connection (opened on first use; serialized mode, so the pool's
+ * threads may share it), or NULL with err. */
+static sqlite3 *reader(sqlite_store *s, char *err, size_t errlen)
+{
+    uv_mutex_lock(&s->rmu);
+    if (!s->rdb) {
+        sqlite3 *r = NULL;
+        if (sqlite3_open_v2(s->path, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+            SQLITE_OK) {
+            fail_db(r, s->path, err, errlen);
+            sqlite3_close(r);
+        } else {
+            sqlite3_busy_timeout(r, 5000);
+            s->rdb = r;
+        }
+    }
+    sqlite3 *r = s->rdb;
+    uv_mutex_unlock(&s->rmu);
+    return r;
+}
 
 /* Each row of q as a JSON object, its column names as keys. */
 static int rows_json(sqlite3_stmt *q, void (*row)(void *ud, const char *json), void *ud)
@@ -1085,17 +1115,20 @@ static int sq_runs(store *b, const char *runbook, int limit, void (*row)(void *,
                    void *ud, char *err, size_t errlen)
 {
     sqlite_store *s = (sqlite_store *)b;
+    sqlite3 *rdb = reader(s, err, errlen);
+    if (!rdb)
+        return -1;
     sqlite3_stmt *q;
     const char *sql = "SELECT id, runbook, trigger, dry_run, started, ended, ok, error,"
                       " steps_failed FROM runs WHERE (?1 IS NULL OR runbook = ?1)"
                       " ORDER BY started DESC, rowid DESC LIMIT ?2";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return fail_db(s->db, s->path, err, errlen);
+    if (sqlite3_prepare_v2(rdb, sql, -1, &q, NULL) != SQLITE_OK)
+        return fail_db(rdb, s->path, err, errlen);
     bind_text(q, 1, runbook);
     sqlite3_bind_int(q, 2, limit > 0 ? limit : -1);
     int rc = rows_json(q, row, ud);
     if (rc < 0)
-        fail_db(s->db, s->path, err, errlen);
+        fail_db(rdb, s->path, err, errlen);
     sqlite3_finalize(q);
     return rc;
 }
@@ -1104,6 +1137,9 @@ static int sq_run(store *b, const char *run_id, void (*row)(void *, const char *
                   char *err, size_t errlen)
 {
     sqlite_store *s = (sqlite_store *)b;
+    sqlite3 *rdb = reader(s, err, errlen);
+    if (!rdb)
+        return -1;
     static const char *const sql[] = {
         "SELECT 'run' AS record, id, runbook, trigger, params, dry_run, started, ended, ok,"
         " error, steps_failed FROM runs WHERE id = ?1",
@@ -1114,8 +1150,8 @@ static int sq_run(store *b, const char *run_id, void (*row)(void *, const char *
     int found = 0;
     for (int i = 0; i < 3; i++) {
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, sql[i], -1, &q, NULL) != SQLITE_OK)
-            return fail_db(s->db, s->path, err, errlen);
+        if (sqlite3_prepare_v2(rdb, sql[i], -1, &q, NULL) != SQLITE_OK)
+            return fail_db(rdb, s->path, err, errlen);
         bind_text(q, 1, run_id);
         if (i == 0) {
             found = sqlite3_step(q) == SQLITE_ROW;
@@ -1124,7 +1160,7 @@ static int sq_run(store *b, const char *run_id, void (*row)(void *, const char *
         int rc = found ? rows_json(q, row, ud) : 0;
         sqlite3_finalize(q);
         if (rc < 0)
-            return fail_db(s->db, s->path, err, errlen);
+            return fail_db(rdb, s->path, err, errlen);
         if (!found) {
             snprintf(err, errlen, "no run '%s' in %s", run_id, s->path);
             return 1;
@@ -1137,16 +1173,19 @@ static int sq_incidents(store *b, int all, void (*row)(void *, const char *), vo
                         size_t errlen)
 {
     sqlite_store *s = (sqlite_store *)b;
+    sqlite3 *rdb = reader(s, err, errlen);
+    if (!rdb)
+        return -1;
     sqlite3_stmt *q;
     const char *sql = "SELECT 'INC-' || id AS id, title, severity, status, scenario, opened,"
                       " acknowledged, mitigated, resolved FROM incidents"
-                      " WHERE ?1 OR status != 'resolved' ORDER BY id DESC";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return fail_db(s->db, s->path, err, errlen);
+                      " WHERE ?1 OR status != 'resolved' ORDER BY incidents.id DESC";
+    if (sqlite3_prepare_v2(rdb, sql, -1, &q, NULL) != SQLITE_OK)
+        return fail_db(rdb, s->path, err, errlen);
     sqlite3_bind_int(q, 1, all);
     int rc = rows_json(q, row, ud);
     if (rc < 0)
-        fail_db(s->db, s->path, err, errlen);
+        fail_db(rdb, s->path, err, errlen);
     sqlite3_finalize(q);
     return rc;
 }
@@ -1155,6 +1194,9 @@ static int sq_incident(store *b, long long id, void (*row)(void *, const char *)
                        char *err, size_t errlen)
 {
     sqlite_store *s = (sqlite_store *)b;
+    sqlite3 *rdb = reader(s, err, errlen);
+    if (!rdb)
+        return -1;
     static const char *const sql[] = {
         "SELECT 'incident' AS record, 'INC-' || id AS id, title, severity, status, scenario,"
         " summary, dedup_key, run_id, opened, acknowledged, mitigated, resolved,"
@@ -1169,8 +1211,8 @@ static int sq_incident(store *b, long long id, void (*row)(void *, const char *)
     };
     for (int i = 0; i < 3; i++) {
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, sql[i], -1, &q, NULL) != SQLITE_OK)
-            return fail_db(s->db, s->path, err, errlen);
+        if (sqlite3_prepare_v2(rdb, sql[i], -1, &q, NULL) != SQLITE_OK)
+            return fail_db(rdb, s->path, err, errlen);
         sqlite3_bind_int64(q, 1, id);
         if (i == 0) {
             int found = sqlite3_step(q) == SQLITE_ROW;
@@ -1184,7 +1226,7 @@ static int sq_incident(store *b, long long id, void (*row)(void *, const char *)
         int rc = rows_json(q, row, ud);
         sqlite3_finalize(q);
         if (rc < 0)
-            return fail_db(s->db, s->path, err, errlen);
+            return fail_db(rdb, s->path, err, errlen);
     }
     return 0;
 }
