@@ -10,7 +10,8 @@
 # its best round), and prints the throughputs and Tocsin's ratio to both
 # pgbench modes (target >= 1.0 x simple), with the load average seen.
 # Env: TOCSIN (binary, default build/tocsin), BASE (optional second binary),
-#      C (16), DURATION (10), SCALE (1), ROUNDS (3).
+#      C (16), DURATION (10), SCALE (1), ROUNDS (3), STATEMENT_CACHE (sql.open's
+#      statement_cache for tocsin: a number, or "false").
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOCSIN=${TOCSIN:-build/tocsin}
@@ -46,8 +47,11 @@ run_pgbench() {
 }
 # run_tocsin BINARY -> tps on stdout
 run_tocsin() {
-  PGBENCH_DSN="$PGTEST_DSN" C=$C DURATION=$DURATION ACCOUNTS=$((100000 * SCALE)) \
-    "$1" run bench/pg_select.lua --yes >"$work/tocsin.out" 2>&1 || { cat "$work/tocsin.out" >&2; return 1; }
+  # From $work: the run's state store (.tocsin/state.db, every call is
+  # recorded) starts empty there and stays out of the source tree.
+  (cd "$work" && PGBENCH_DSN="$PGTEST_DSN" C=$C DURATION=$DURATION ACCOUNTS=$((100000 * SCALE)) \
+    STATEMENT_CACHE="${STATEMENT_CACHE:-}" "$1" run "$SRC/bench/pg_select.lua" --yes) >"$work/tocsin.out" 2>&1 ||
+    { cat "$work/tocsin.out" >&2; return 1; }
   sed -n 's/^tocsin_tps \([0-9.]*\).*/\1/p' "$work/tocsin.out"
 }
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0 ? a : b) }'; }
