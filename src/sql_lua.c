@@ -781,6 +781,8 @@ static int db_stats(lua_State *L)
     lua_setfield(L, -2, "busy");
     lua_pushinteger(L, waiting);
     lua_setfield(L, -2, "waiting");
+    lua_pushinteger(L, sql_pool_stmt_cache(db->pool));
+    lua_setfield(L, -2, "statement_cache");
     return 1;
 }
 

@@ -12,7 +12,7 @@
  *       BEGIN on a dedicated connection; COMMIT when fn returns; ROLLBACK and
  *       re-raise when fn raises; ROLLBACK and return nil, err when fn returns
  *       nil, err.  tx has query/exec/one.  (src/sql_tx.lua)
- *   db:stats() -> {max=, total=, idle=, busy=, waiting=}
+ *   db:stats() -> {max=, total=, idle=, busy=, waiting=, statement_cache=}
  *
  * Errors: every failure a call returns is nil, err with err an error value
  * (never a string): err.kind connect | auth | query | timeout | canceled |

@@ -18,6 +18,8 @@
 #define SQL_DRAIN_MS 5000
 #define SQL_CONNECT_DEFAULT_S 10.0
 #define SQL_DEFAULT_MAX 4
+/* Cached statements found gone before a pool stops caching (a pooler). */
+#define SQL_STMT_GONE_MAX 3
 
 /* Connection states.  CONNECTING -> IDLE | CLOSED; IDLE -> IDLE | BUSY |
  * CLOSED; BUSY -> BUSY | IDLE | CLOSED; CLOSED is final.  (IDLE -> IDLE and
@@ -73,7 +75,8 @@ struct sql_pool {
     char *host;   /* a host name we resolve ourselves, or NULL */
     int max, total, connecting, nidle;
     int stmt_max; /* prepared statements cached per connection; 0: none */
-    int stmt_off; /* statement_cache = false was given: stays off */
+    int stmt_off;  /* statement_cache = false was given, or a pooler seen: stays off */
+    int stmt_gone; /* cached statements the server did not have (26000) */
     double connect_timeout;
     sql_conn *conns, *idle;
     sql_queue waiters;
@@ -753,6 +756,12 @@ static int stmt_stale(sql_conn *c, sql_op *op, sql_stmt *s, const PGresult *res)
     if (!gone && strcmp(st, "0A000"))
         return 0;
     sql_stmt_drop(&c->stmts, s, !gone);
+    /* A server forgets our statements only when told to (by name: ALL is
+     * seen above); again and again, it is a pooler in transaction mode
+     * handing us another server connection: the cache only costs there
+     * (and leaves statements behind on every server), so it goes off. */
+    if (gone && ++c->pool->stmt_gone >= SQL_STMT_GONE_MAX)
+        sql_pool_set_stmt_cache(c->pool, 0);
     return !op->held && !op->pre && !op->unnamed && c->tx_idle && op->nrows == 0 &&
            PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 }

@@ -79,7 +79,8 @@ const char *sql_pool_target(const sql_pool *p);
  * ran (extended protocol, by name: Bind+Execute instead of Parse+Bind+...)
  * in an LRU cache keyed by their text (sql_stmt.h).  max <= 0 turns the
  * cache off for good (a pooler in transaction mode cannot keep named
- * statements); otherwise the last max given holds (default 64).  A smaller
+ * statements; a pool turns it off itself after 3 cached statements were
+ * found gone, the mark of one); otherwise the last max given holds (default 64).  A smaller
  * max shrinks each connection's cache as it next adds a statement. */
 void sql_pool_set_stmt_cache(sql_pool *p, int max);
 int sql_pool_stmt_cache(const sql_pool *p);

@@ -140,6 +140,16 @@ by, n = held(db)
 assert(by[A] and by[A].runs == 1 and n == 3, json.encode(by))
 assert(db:exec("DROP TABLE sc_t"))
 
+-- Statements found gone twice so far: still caching.  The third time marks a
+-- pooler in transaction mode: the pool stops caching by itself.
+assert(db:stats().statement_cache == 64, json.encode(db:stats()))
+assert(db:exec("DEALLOCATE " .. held(db)[A].name))
+assert(assert(db:one(A, 1)).v == 2)
+assert(db:stats().statement_cache == 0, json.encode(db:stats()))
+assert(assert(db:one(B)).x == "b")
+by = held(db)
+assert(not by[B], "cached after the cache went off")
+
 -- Bad option values are misuse.
 local ok, msg = pcall(sql.open, dsn, { statement_cache = -1 })
 assert(not ok and tostring(msg):match("statement_cache"), tostring(msg))
