@@ -74,7 +74,7 @@ struct sql_pool {
     char *target; /* "host/db" for reports */
     char *host;   /* a host name we resolve ourselves, or NULL */
     int max, total, connecting, nidle;
-    int stmt_max; /* prepared statements cached per connection; 0: none */
+    int stmt_max;  /* prepared statements cached per connection; 0: none */
     int stmt_off;  /* statement_cache = false was given, or a pooler seen: stays off */
     int stmt_gone; /* cached statements the server did not have (26000) */
     double connect_timeout;
