@@ -10,7 +10,7 @@ set -u
 [ -f "$BUILD/pg.env" ] || { echo "no $BUILD/pg.env: run tests/pg/start.sh"; exit 1; }
 . "$BUILD/pg.env"
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
-[ -x "$PGBOUNCER" ] || { echo "SKIP: pgbouncer not installed (apt-get install pgbouncer)"; exit 0; }
+[ -x "$PGBOUNCER" ] || { echo "FAIL: pgbouncer is not installed (scripts/setup.sh installs it)"; exit 1; }
 tmp=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
