@@ -2,12 +2,16 @@
 -- running `SELECT abalance FROM pgbench_accounts WHERE aid = $1` with a random
 -- aid through a pool of C connections for DURATION seconds.  Prints
 -- "tocsin_tps <n>" for bench/pgbench.sh.
--- Env: PGBENCH_DSN, C (16), DURATION (10), ACCOUNTS (100000 x scale).
+-- Env: PGBENCH_DSN, C (16), DURATION (10), ACCOUNTS (100000 x scale), STATEMENT_CACHE.
 local dsn = assert(env("PGBENCH_DSN"), "PGBENCH_DSN not set")
 local C = tonumber(env("C", "16"))
 local DURATION = tonumber(env("DURATION", "10"))
 local ACCOUNTS = tonumber(env("ACCOUNTS", "100000"))
-local db = sql.open(dsn, { max = C, timeout = 30 })
+-- STATEMENT_CACHE: sql.open's statement_cache ("false", a number; unset: the default).
+local sc = env("STATEMENT_CACHE", "")
+local opts = { max = C, timeout = 30 }
+if sc == "false" then opts.statement_cache = false elseif sc ~= "" then opts.statement_cache = tonumber(sc) end
+local db = sql.open(dsn, opts)
 
 -- Connect the whole pool first, as pgbench does before its clock starts.
 local warm = {}

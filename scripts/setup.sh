@@ -6,7 +6,7 @@ pkgs=(cmake make gcc pkg-config liblua5.4-dev lua5.4 libuv1-dev libcurl4-openssl
       libsqlite3-dev libhttp-parser-dev postgresql-15 postgresql-client-15
       python3 procps gawk bc curl openssl iproute2 bsdutils util-linux lua-check clang-format
       clang-14 libclang-rt-14-dev python3-croniter python3-aiosmtpd prometheus
-      prometheus-alertmanager)
+      prometheus-alertmanager pgbouncer)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -107,6 +107,7 @@
     X(char *, PQresultErrorMessage, (const PGresult *r), (r), NULL)                                \
     X(char *, PQresultErrorField, (const PGresult *r, int code), (r, code), NULL)                  \
     X(char *, PQcmdTuples, (PGresult * r), (r), NULL)                                              \
+    X(char *, PQcmdStatus, (PGresult * r), (r), NULL)                                              \
     X(int, PQntuples, (const PGresult *r), (r), 0)                                                 \
     X(int, PQnfields, (const PGresult *r), (r), 0)                                                 \
     X(char *, PQfname, (const PGresult *r, int col), (r, col), NULL)                               \

@@ -17,6 +17,7 @@
 #include "redact.h"
 #include "sql_dry.h"
 #include "sql_pool.h"
+#include "sql_stmt.h"
 #include "task.h"
 #include "util.h"
 
@@ -667,6 +668,26 @@ static sql_pool *pool_for(lua_State *L, const char *dsn, int max)
     return p;
 }
 
+/* statement_cache = N | true | false in sql.open's options: the bound, the
+ * default's, or 0 (off); -1 when not given. */
+static int opt_stmt_cache(lua_State *L, int idx)
+{
+    if (!lua_istable(L, idx))
+        return -1;
+    int v = -1;
+    int t = lua_getfield(L, idx, "statement_cache");
+    if (t == LUA_TBOOLEAN) {
+        v = lua_toboolean(L, -1) ? SQL_STMT_DEFAULT : 0;
+    } else if (t != LUA_TNIL) {
+        lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+        if (n < 0 || n > SQL_STMT_MAX)
+            luaL_argerror(L, idx, "statement_cache must be false or a count from 0 to 1000");
+        v = (int)n;
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
 /* ---- Lua: sql ----------------------------------------------------------- */
 
 static sql_target db_target(sql_db *db)
@@ -683,12 +704,15 @@ static int l_open(lua_State *L)
     /* max = 0: not given; a new pool gets the default, an existing one keeps its own. */
     double max = tn_opt_number(L, 2, "max", 0);
     double timeout = opt_timeout(L, 2, SQL_DEFAULT_TIMEOUT);
+    int stmt_cache = opt_stmt_cache(L, 2);
     uint64_t max_result = tn_opt_size(L, 2, "max_result", SQL_DEFAULT_MAX_RESULT);
     if (max != 0 && !(max >= 1 && max <= 10000))
         luaL_argerror(L, 2, "max must be between 1 and 10000");
     if (max_result == 0 || max_result > SIZE_MAX / 2)
         luaL_argerror(L, 2, "max_result must be a size above 0 (bytes or \"64MiB\")");
     sql_pool *p = pool_for(L, dsn, (int)max);
+    if (stmt_cache >= 0)
+        sql_pool_set_stmt_cache(p, stmt_cache);
     sql_db *db = lua_newuserdatauv(L, sizeof *db, 0);
     db->pool = p;
     db->timeout = timeout;
@@ -761,6 +785,8 @@ static int db_stats(lua_State *L)
     lua_setfield(L, -2, "busy");
     lua_pushinteger(L, waiting);
     lua_setfield(L, -2, "waiting");
+    lua_pushinteger(L, sql_pool_stmt_cache(db->pool));
+    lua_setfield(L, -2, "statement_cache");
     return 1;
 }
 

@@ -2,7 +2,8 @@
  * on the loop, one process-wide pool per DSN (sql_pool.h), typed results,
  * server-side cancel on timeout, READ ONLY transactions for dry runs.
  *
- *   sql.open(dsn [, {max=4, timeout=10, max_result="64MiB"}]) -> db  (connects on first use)
+ *   sql.open(dsn [, {max=4, timeout=10, max_result="64MiB", statement_cache=64}])
+ *                                                 -> db  (connects on first use)
  *   sql.query(dsn, sql, ...)                      one-shot through dsn's pool
  *   db:query(sql, ...)  -> rows | nil, err        rows[i].col, rows.columns
  *   db:exec(sql, ...)   -> affected | nil, err
@@ -11,7 +12,7 @@
  *       BEGIN on a dedicated connection; COMMIT when fn returns; ROLLBACK and
  *       re-raise when fn raises; ROLLBACK and return nil, err when fn returns
  *       nil, err.  tx has query/exec/one.  (src/sql_tx.lua)
- *   db:stats() -> {max=, total=, idle=, busy=, waiting=}
+ *   db:stats() -> {max=, total=, idle=, busy=, waiting=, statement_cache=}
  *
  * Errors: every failure a call returns is nil, err with err an error value
  * (never a string): err.kind connect | auth | query | timeout | canceled |
@@ -32,6 +33,14 @@
  * statement is cancelled on the server (its connection drained and reused,
  * as after a timeout; inside db:tx the transaction is then aborted).  Rows
  * that fit max_result but not the runbook's Lua memory cap: kind "limit" too.
+ *
+ * statement_cache (0..1000, false: 0) is the pool's bound on the prepared
+ * statements each connection keeps (sql_stmt.h, sql_pool.h): a statement
+ * run again on a connection is sent by name (Bind+Execute).  A cached
+ * statement the server dropped (26000) or whose plan went stale (0A000) is
+ * retried once, unnamed, outside transactions; inside db:tx its error is
+ * returned.  false is for transaction-mode poolers without prepared
+ * statement support, and stays once given for a DSN.
  *
  * Each finished call is reported with tn_run_call(run, "sql", "host/db",
  * seconds, "ok" | err.kind) — never the DSN or its password.

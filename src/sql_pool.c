@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sql_net.h"
+#include "sql_stmt.h"
 #include "task.h"
 
 /* How long a cancelled statement may take to end before its connection is
@@ -17,14 +18,18 @@
 #define SQL_DRAIN_MS 5000
 #define SQL_CONNECT_DEFAULT_S 10.0
 #define SQL_DEFAULT_MAX 4
+/* Cached statements found gone before a pool stops caching (a pooler). */
+#define SQL_STMT_GONE_MAX 3
 
 /* Connection states.  CONNECTING -> IDLE | CLOSED; IDLE -> IDLE | BUSY |
  * CLOSED; BUSY -> BUSY | IDLE | CLOSED; CLOSED is final.  (IDLE -> IDLE and
  * BUSY -> BUSY: a connection handed straight from one op to the next.) */
 enum { C_CONNECTING, C_IDLE, C_BUSY, C_CLOSED };
 /* The statement in flight on a connection: one at a time, so every send
- * starts from S_NONE and every end returns to it. */
-enum { S_NONE, S_PRE, S_MAIN, S_POST, S_RESET };
+ * starts from S_NONE and every end returns to it.  A caller's statement not
+ * in the connection's cache yet goes S_DEALLOC (evicted names, when any) ->
+ * S_PARSE (named) -> S_MAIN (by name); a cached one is S_MAIN alone. */
+enum { S_NONE, S_PRE, S_DEALLOC, S_PARSE, S_MAIN, S_POST, S_RESET };
 /* Op states.  NEW -> WAITING (start); WAITING -> RUNNING | DONE | ABANDONED;
  * RUNNING -> DONE | ABANDONED | WAITING (retried on another connection);
  * DONE and ABANDONED are final. */
@@ -58,6 +63,10 @@ struct sql_conn {
     sql_resolve *gai;      /* name lookup in progress */
     sql_cancel *cancel;    /* server-side cancel in progress */
     int await_cancel;      /* drained; reused only once the cancel was delivered */
+    sql_stmt_cache stmts;  /* prepared statements this connection's server holds */
+    sql_stmt *stmt;        /* the cached statement of the step in flight, or NULL */
+    int first_step;        /* the step in flight is its op's first */
+    int tx_idle;           /* S_MAIN was sent outside any transaction */
 };
 
 struct sql_pool {
@@ -65,6 +74,9 @@ struct sql_pool {
     char *target; /* "host/db" for reports */
     char *host;   /* a host name we resolve ourselves, or NULL */
     int max, total, connecting, nidle;
+    int stmt_max;  /* prepared statements cached per connection; 0: none */
+    int stmt_off;  /* statement_cache = false was given, or a pooler seen: stays off */
+    int stmt_gone; /* cached statements the server did not have (26000) */
     double connect_timeout;
     sql_conn *conns, *idle;
     sql_queue waiters;
@@ -306,6 +318,8 @@ static void conn_discard(sql_conn *c)
     }
     PQclear(c->res);
     c->res = NULL;
+    sql_stmt_clear(&c->stmts); /* the server's statements end with its session */
+    c->stmt = NULL;
     /* uv_close unregisters the fd synchronously, so closing the socket
      * (PQfinish) right after is safe. */
     if (c->poll) {
@@ -460,6 +474,7 @@ static int conn_new(sql_pool *p, char *why, size_t whylen)
     c->pool = p;
     c->fd = -1;
     q_init(&c->queue);
+    sql_stmt_init(&c->stmts);
     c->state = C_CONNECTING; /* the initial state */
     uv_timer_init(tn_loop(), &c->timer);
     c->timer.data = c;
@@ -516,9 +531,10 @@ static void conn_send(sql_conn *c, int step, int how, const char *sql, int n,
     int sent;
     if (how == SEND_SIMPLE)
         sent = PQsendQuery(c->pg, sql);
-    else if (how == SEND_PARSE)
-        sent = PQsendPrepare(c->pg, "", sql, n, NULL);
-    else if ((sent = PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0)))
+    else if (how == SEND_PARSE) /* named for the cache (S_PARSE), else unnamed */
+        sent = PQsendPrepare(c->pg, step == S_PARSE ? c->stmt->name : "", sql, n, NULL);
+    else if ((sent = c->stmt ? PQsendQueryPrepared(c->pg, c->stmt->name, n, params, NULL, NULL, 0)
+                             : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0)))
         PQsetSingleRowMode(c->pg); /* cannot fail right after the send; if it did,
                                     * the rows would come in one result (below) */
     if (!sent) {
@@ -534,19 +550,65 @@ static void conn_send(sql_conn *c, int step, int how, const char *sql, int n,
         conn_stmt_done(c, PQerrorMessage(c->pg));
 }
 
+/* Sends the op's statement by the name of its cached prepared statement s
+ * (NULL: unnamed, Parse with it). */
+static void conn_send_main(sql_conn *c, sql_stmt *s)
+{
+    sql_op *op = c->op;
+    c->stmt = s;
+    c->tx_idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    conn_send(c, S_MAIN, SEND_ROWS, op->sql, op->nparams, op->params);
+}
+
+/* The caller's statement through the connection's cache: by name when the
+ * server holds it; else parsed under a new name first (the least recently
+ * used one evicted), after the DEALLOCATE of names evicted so far — sent
+ * only outside a transaction, where its failure (a name a pooler or DISCARD
+ * ALL already dropped) cannot abort anything. */
+static void conn_send_cached(sql_conn *c)
+{
+    sql_op *op = c->op;
+    if (c->pool->stmt_max <= 0 || op->unnamed) {
+        conn_send_main(c, NULL);
+        return;
+    }
+    sql_stmt *s = sql_stmt_find(&c->stmts, op->sql);
+    if (s) {
+        assert(s->ready); /* a Parse in flight ends before the next step starts */
+        conn_send_main(c, s);
+        return;
+    }
+    s = sql_stmt_add(&c->stmts, op->sql, c->pool->stmt_max);
+    if (!s) { /* out of memory: unnamed, as without a cache */
+        conn_send_main(c, NULL);
+        return;
+    }
+    c->stmt = s;
+    char *dealloc = NULL;
+    if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        dealloc = sql_stmt_dealloc_take(&c->stmts);
+    if (dealloc) {
+        conn_send(c, S_DEALLOC, SEND_SIMPLE, dealloc, 0, NULL);
+        free(dealloc); /* libpq copied it into its output buffer */
+        return;
+    }
+    conn_send(c, S_PARSE, SEND_PARSE, op->sql, op->nparams, NULL);
+}
+
 static void conn_step(sql_conn *c, int step)
 {
     sql_op *op = c->op;
+    c->stmt = NULL;
     switch (step) {
     case S_PRE:
         conn_send(c, step, SEND_SIMPLE, op->pre, 0, NULL);
         break;
     case S_MAIN:
-        conn_send(c, step,
-                  op->simple         ? SEND_SIMPLE
-                  : op->prepare_only ? SEND_PARSE
-                                     : SEND_ROWS,
-                  op->sql, op->nparams, op->params);
+        if (op->simple || op->prepare_only)
+            conn_send(c, step, op->simple ? SEND_SIMPLE : SEND_PARSE, op->sql, op->nparams,
+                      op->params);
+        else
+            conn_send_cached(c);
         break;
     default: /* S_POST */
         conn_send(c, step, SEND_SIMPLE, op->fail ? op->post_err : op->post_ok, 0, NULL);
@@ -577,6 +639,7 @@ static void conn_run(sql_conn *c, sql_op *op)
     conn_set_state(c, C_BUSY);
     uv_ref((uv_handle_t *)c->poll);
     op->first_sent = c->used;
+    c->first_step = 1;
     conn_step(c, op->pre ? S_PRE : S_MAIN);
 }
 
@@ -644,12 +707,10 @@ discard:
  * a restart every idle connection may be dead, so this repeats (at most
  * max + 1 times) until a fresh connection — which is never retried — or a
  * live one takes it. */
-static int stale_failure(const sql_conn *c, const sql_op *op, int step, const PGresult *res,
+static int stale_failure(const sql_conn *c, const sql_op *op, int first, const PGresult *res,
                          const char *fail_msg)
 {
-    if (!c->doomed || !op->first_sent || op->retried > c->pool->max || op->held)
-        return 0;
-    if (!(step == S_PRE || (step == S_MAIN && !op->pre)))
+    if (!c->doomed || !op->first_sent || op->retried > c->pool->max || op->held || !first)
         return 0;
     if (fail_msg || !res)
         return 1;
@@ -677,17 +738,62 @@ static void pool_probe_idle(sql_pool *p)
     }
 }
 
+/* The op's cached statement s failed: when the server says the statement is
+ * gone (26000: DISCARD ALL, DEALLOCATE, a pooler that moved us to another
+ * backend) or its plan went stale (0A000: "cached plan must not change
+ * result type" after an ALTER TABLE), s leaves the cache (the next use
+ * parses it anew) and, outside a transaction and before any row arrived
+ * — where the failed statement changed nothing and a retry is safe — the
+ * op is sent once more, unnamed, as it would be without a cache.  Returns 1
+ * when it is to be retried.  Inside a transaction the failure has aborted
+ * it: the error is the caller's, as any other. */
+static int stmt_stale(sql_conn *c, sql_op *op, sql_stmt *s, const PGresult *res)
+{
+    const char *st = res && res_is_error(res) ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!st || c->doomed)
+        return 0;
+    int gone = !strcmp(st, "26000");
+    if (!gone && strcmp(st, "0A000"))
+        return 0;
+    sql_stmt_drop(&c->stmts, s, !gone);
+    /* A server forgets our statements only when told to (by name: ALL is
+     * seen above); again and again, it is a pooler in transaction mode
+     * handing us another server connection: the cache only costs there
+     * (and leaves statements behind on every server), so it goes off. */
+    if (gone && ++c->pool->stmt_gone >= SQL_STMT_GONE_MAX)
+        sql_pool_set_stmt_cache(c->pool, 0);
+    return !op->held && !op->pre && !op->unnamed && c->tx_idle && op->nrows == 0 &&
+           PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
 static void conn_stmt_done(sql_conn *c, const char *fail_msg)
 {
     sql_pool *p = c->pool;
     PGresult *res = c->res;
     sql_op *op = c->op;
     int step = c->step;
+    int first = c->first_step;
+    sql_stmt *stmt = c->stmt;
     assert(step != S_NONE);
     c->res = NULL;
     c->step = S_NONE;
+    c->first_step = 0;
+    c->stmt = NULL;
     if (PQstatus(c->pg) != CONNECTION_OK)
         c->doomed = 1;
+    int failed = fail_msg || !res || res_is_error(res);
+    if (step == S_DEALLOC && !c->doomed)
+        failed = 0; /* a name already gone (DISCARD ALL, a pooler) is no failure */
+    /* A new cache entry is ready once its Parse succeeded; forgotten when
+     * that failed or will not happen (the op is gone). */
+    if (stmt && !stmt->ready) {
+        if (step == S_PARSE && !failed) {
+            stmt->ready = 1;
+        } else if (step == S_PARSE || failed || !op) {
+            sql_stmt_drop(&c->stmts, stmt, 0);
+            stmt = NULL;
+        }
+    }
     if (!op) { /* orphaned by a timeout or cancel, or our own ROLLBACK */
         PQclear(res);
         if (c->cancel) {
@@ -700,8 +806,7 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
         conn_idle(c);
         return;
     }
-    int failed = fail_msg || !res || res_is_error(res);
-    if (failed && stale_failure(c, op, step, res, fail_msg)) {
+    if (failed && stale_failure(c, op, first, res, fail_msg)) {
         PQclear(res);
         op->retried++;
         op->on = NULL;
@@ -715,9 +820,30 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
         pool_dispatch(p);
         return;
     }
+    /* The caller's DEALLOCATE ALL or DISCARD ALL (command tags, from the
+     * protocol) dropped every prepared statement, the cache's too. */
+    if (step == S_MAIN && !failed && !op->simple &&
+        (!strcmp(PQcmdStatus(res), "DEALLOCATE ALL") || !strcmp(PQcmdStatus(res), "DISCARD ALL")))
+        sql_stmt_clear(&c->stmts);
+    if (failed && step == S_MAIN && stmt && stmt_stale(c, op, stmt, res)) {
+        PQclear(res);
+        c->used = 1;
+        op->unnamed = 1;
+        conn_step(c, S_MAIN);
+        return;
+    }
     if (!failed || step != S_POST)
         c->used = 1;
     switch (step) {
+    case S_DEALLOC:
+        if (!failed) { /* its result does not matter */
+            PQclear(res);
+            c->stmt = stmt;
+            conn_send(c, S_PARSE, SEND_PARSE, op->sql, op->nparams, NULL);
+            return;
+        }
+        op_set_result(op, res, fail_msg, c->doomed && !c->refused);
+        break;
     case S_PRE:
         if (!failed) {
             PQclear(res);
@@ -726,6 +852,14 @@ static void conn_stmt_done(sql_conn *c, const char *fail_msg)
         }
         op_set_result(op, res, fail_msg, c->doomed && !c->refused);
         break;
+    case S_PARSE:
+        if (!failed) {
+            PQclear(res);
+            conn_send_main(c, stmt);
+            return;
+        }
+        /* Its failure (a syntax error...) is the statement's. */
+        /* fall through */
     case S_MAIN:
         op_set_result(op, res, fail_msg, c->doomed && !c->refused);
         if (!c->doomed && (op->fail ? op->post_err : op->post_ok)) {
@@ -952,6 +1086,18 @@ static void pool_dispatch(sql_pool *p)
     }
 }
 
+void sql_pool_set_stmt_cache(sql_pool *p, int max)
+{
+    if (max <= 0)
+        p->stmt_off = 1;
+    p->stmt_max = p->stmt_off ? 0 : max;
+}
+
+int sql_pool_stmt_cache(const sql_pool *p)
+{
+    return p->stmt_max;
+}
+
 const char *sql_pool_target(const sql_pool *p)
 {
     return p->target;
@@ -974,6 +1120,7 @@ sql_pool *sql_pool_get(const char *dsn, int max, int *created)
         return NULL;
     }
     p->max = max > 0 ? max : SQL_DEFAULT_MAX;
+    p->stmt_max = SQL_STMT_DEFAULT;
     if (!(p->target = sql_net_target(dsn))) {
         free(p->dsn);
         free(p);

@@ -62,6 +62,7 @@ struct sql_op {
     /* private */
     int state;
     int retried;
+    int unnamed;     /* its cached statement went stale: sent unnamed, past the cache */
     int first_sent;  /* the op's first statement went out on a reused connection */
     sql_conn *on;    /* connection running it */
     list_node qlink; /* in a waiting queue */
@@ -74,6 +75,15 @@ struct sql_op {
 sql_pool *sql_pool_get(const char *dsn, int max, int *created);
 /* "host/db" of the pool's DSN, for reports (never the password). */
 const char *sql_pool_target(const sql_pool *p);
+/* Prepared statements: each connection keeps the last max statements it
+ * ran (extended protocol, by name: Bind+Execute instead of Parse+Bind+...)
+ * in an LRU cache keyed by their text (sql_stmt.h).  max <= 0 turns the
+ * cache off for good (a pooler in transaction mode cannot keep named
+ * statements; a pool turns it off itself after 3 cached statements were
+ * found gone, the mark of one); otherwise the last max given holds (default 64).  A smaller
+ * max shrinks each connection's cache as it next adds a statement. */
+void sql_pool_set_stmt_cache(sql_pool *p, int max);
+int sql_pool_stmt_cache(const sql_pool *p);
 /* Counts for db:stats(). */
 void sql_pool_stats(const sql_pool *p, int *max, int *total, int *idle, int *busy, int *waiting);
 
