@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config liblua5.4-dev lua5.4 libuv1-dev libcurl4-openssl-dev libpq-dev
       libsqlite3-dev libhttp-parser-dev postgresql-15 postgresql-client-15
-      python3 procps gawk bc curl openssl iproute2 bsdutils util-linux lua-check clang-format
+      python3 procps gawk bc curl openssl strace iproute2 bsdutils util-linux lua-check clang-format
       clang-14 libclang-rt-14-dev python3-croniter python3-aiosmtpd prometheus
       prometheus-alertmanager pgbouncer)
 missing=()
