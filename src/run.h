@@ -35,6 +35,8 @@ struct tn_run {
     int failed_apart;
     char *error;   /* "file:line: message\nstack traceback:..." when failed */
     int next_step; /* step ids */
+    unsigned long recorded,
+        unrecorded; /* transcript entries stored, and past the limit (store.c) */
     int steps_failed;
     char **actions; /* dry run: actions that would have been taken (redacted) */
     int nactions;

@@ -149,6 +149,15 @@ void store_close(store *s)
 
 /* ---- the run recorder ------------------------------------------------- */
 
+/* A run's transcript keeps its first STORE_TRANSCRIPT_MAX entries (calls,
+ * logs, prints, dry-run actions); past that it counts them, and says how
+ * many at the end. A runbook looping over 100,000 queries would otherwise
+ * write 100,000 rows (47 MB a benchmark run) and spend its CPU on the store,
+ * for a transcript nobody reads to the end; a post-mortem needs the first
+ * minutes and the outcome, both kept. Steps, warnings and errors are always
+ * recorded. */
+#define STORE_TRANSCRIPT_MAX 10000
+
 static void record(const tn_event *ev, void *ud)
 {
     store *s = ud;
@@ -166,6 +175,20 @@ static void record(const tn_event *ev, void *ud)
         r.dry_run = ev->dry_run;
         break;
     case TN_EV_RUN_END:
+        if (ev->run->unrecorded) {
+            char said[160];
+            snprintf(said, sizeof said,
+                     "transcript limit: %lu more entries (calls, logs, prints) after the first %d "
+                     "were not recorded",
+                     ev->run->unrecorded, STORE_TRANSCRIPT_MAX);
+            store_rec e = {.run_id = ev->run_id,
+                           .ts = ev->ts,
+                           .incident = ev->incident,
+                           .type = STORE_ENTRY,
+                           .kind = "log",
+                           .text = said};
+            store_write(s, &e);
+        }
         r.type = STORE_RUN_END;
         r.ok = ev->ok;
         r.error = ev->error;
@@ -184,6 +207,14 @@ static void record(const tn_event *ev, void *ud)
     case TN_EV_ACTION:
     case TN_EV_LOG:
     case TN_EV_PRINT: {
+        /* Warnings and errors are kept past the limit: the post-mortem's. */
+        int grave = ev->type == TN_EV_LOG && ev->level &&
+                    (!strcmp(ev->level, "error") || !strcmp(ev->level, "warn"));
+        if (ev->run->recorded >= STORE_TRANSCRIPT_MAX && !grave) {
+            ev->run->unrecorded++;
+            return;
+        }
+        ev->run->recorded++;
         /* The transcript keeps the whole text: a long print or log line is
          * not cut (the store's own limits apply, not a stack buffer's). */
         buf_t line = BUF_INIT;
