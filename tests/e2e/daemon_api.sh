@@ -8,7 +8,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", api_token = secret("API_TOKEN"), runbooks = { "runbooks" },
          params = { who = "config" }, grace = "20s" }
@@ -32,11 +32,7 @@ return { name = "slow", severity = "P2", run = function()
 end }
 LUA
 export API_TOKEN=t0ken-s3cret
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 auth=(-H "Authorization: Bearer t0ken-s3cret")
 code() { curl -s -o body -w '%{http_code}' "$@"; }
 [ "$(code "$base/healthz")" = 200 ] || fail "healthz: $(cat body)"

@@ -5,7 +5,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", api_token = "t0k", runbooks = { "runbooks" } }
 LUA
@@ -15,11 +15,7 @@ return { name = "ask", run = function()
 end }
 LUA
 export DB_PASSWORD=hunter2-very-secret
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 curl -s -o body -X POST -H "Authorization: Bearer t0k" -d '{"runbook":"ask"}' "$base/runs" || fail "POST /runs"
 id=$(/usr/bin/python3 -c 'import json; print(json.load(open("body"))["id"])')
 for _ in $(seq 100); do curl -s -o body "$base/runs/$id"; grep -q '"question"' body && break; sleep 0.05; done

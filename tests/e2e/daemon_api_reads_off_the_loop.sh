@@ -8,7 +8,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", runbooks = { "runbooks" } }
 LUA
@@ -28,10 +28,7 @@ db.executemany("INSERT INTO incidents (title, severity, status, opened, resolved
 db.execute("INSERT INTO incidents (title, severity, status, opened) VALUES ('still open', 'P1', 'triggered', 1e9)")
 db.commit()
 PY
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 /usr/bin/python3 - "$port" <<'PY' || fail "$(tail -5 daemon.log)"
 import http.client, json, sys, threading, time
 port = int(sys.argv[1])

@@ -6,14 +6,11 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", runbooks = { "runbooks" } }
 LUA
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-for _ in $(seq 200); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 /usr/bin/python3 - <<'PY' || fail "lock"
 import sqlite3, time
 db = sqlite3.connect(".tocsin/state.db", isolation_level=None)

@@ -7,15 +7,11 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", runbooks = { "runbooks" } }
 LUA
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 code() { curl -s -o body -w '%{http_code}' "$base/healthz"; }
 [ "$(code)" = 200 ] && grep -q '"status":"ok"' body || fail "healthz before: $(cat body)"
 /usr/bin/python3 - <<'PY' &

@@ -8,7 +8,7 @@ cd "$WORK" || exit 1
 ulimit -n 20000 2>/dev/null || ulimit -n 12000 2>/dev/null || true
 [ "$(ulimit -n)" -ge 10300 ] || { echo "SKIP-like: RLIMIT_NOFILE $(ulimit -n) too low"; fail "need 10300 descriptors"; }
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 printf 'return { listen = "127.0.0.1:%s", runbooks = { "runbooks" } }\n' "$port" >tocsin.lua
 "$TOCSIN" daemon 2>daemon.log &
 pid=$!

@@ -8,7 +8,7 @@
 cd "$WORK" || exit 1
 start_testserver
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", api_token = "tok", runbooks = { "runbooks" } }
 LUA
@@ -24,11 +24,7 @@ return { name = "db", run = function()
   log.info("opened " .. type(db))
 end }
 LUA
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 curl -sf "$base/healthz" >/dev/null || fail "daemon not up: $(cat daemon.log)"
 maps() { grep -c "$1" "/proc/$pid/maps"; }
 [ "$(maps libcurl)" = 0 ] || fail "idle daemon maps libcurl: $(grep libcurl /proc/$pid/maps)"

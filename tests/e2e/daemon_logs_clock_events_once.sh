@@ -5,7 +5,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", api_token = "t0k", runbooks = { "runbooks" } }
 LUA
@@ -14,11 +14,7 @@ return { name = "opener", run = function()
   assert(incident.open { title = "Fila lenta", severity = "P3" })
 end }
 LUA
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 curl -s -o body -X POST -H "Authorization: Bearer t0k" -d '{"runbook":"opener"}' "$base/runs" ||
   fail "POST /runs: $(cat daemon.log)"
 for _ in $(seq 200); do grep -q '"did":"opened' daemon.log && break; sleep 0.05; done

@@ -7,7 +7,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks tpl_old tpl_new
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 echo 'OLD TEMPLATE {{title}}' >tpl_old/incident-resolved.md
 echo 'NEW TEMPLATE {{title}}' >tpl_new/incident-resolved.md
 config() {
@@ -24,11 +24,7 @@ return { name = "opener", run = function()
   assert(inc:resolve("pool aumentado"))
 end }
 LUA
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 config tpl_new
 kill -HUP $pid
 for _ in $(seq 100); do grep -q '"config reloaded"' daemon.log && break; sleep 0.05; done

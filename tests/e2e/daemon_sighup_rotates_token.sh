@@ -5,7 +5,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 config() {
   cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", api_token = "$1", runbooks = { "runbooks" } }
@@ -13,11 +13,7 @@ LUA
 }
 config old-t0ken
 echo 'return { name = "hello", run = function() log.info("hello") end }' >runbooks/hello.lua
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 post() { curl -s -o body -w '%{http_code}' -X POST -H "Authorization: Bearer $1" -d '{"runbook":"hello"}' "$base/runs"; }
 [ "$(post old-t0ken)" = 202 ] || fail "before: $(cat body)"
 config new-t0ken

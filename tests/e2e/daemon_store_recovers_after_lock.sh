@@ -8,7 +8,7 @@
 . "$SRC/tests/e2e/lib.bash"
 cd "$WORK" || exit 1
 mkdir -p runbooks
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", api_token = "t0k", runbooks = { "runbooks" } }
 LUA
@@ -17,11 +17,7 @@ return { name = "open", run = function() assert(incident.open { title = "Fila pa
 LUA
 expect_exit 0 "$TOCSIN" run runbooks/open.lua
 expect_exit 0 "$TOCSIN" run runbooks/open.lua
-"$TOCSIN" daemon >daemon.out 2>daemon.log &
-pid=$!
-_started+=($pid)
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+start_daemon
 /usr/bin/python3 - <<'PY' &
 import os, sqlite3, time
 db = sqlite3.connect(".tocsin/state.db", isolation_level=None)

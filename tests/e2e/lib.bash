@@ -35,3 +35,18 @@ expect_exit() {
     fail "'$*' exited $got, wanted $want"
   fi
 }
+# free_port: prints a free loopback TCP port.
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# start_daemon: `tocsin daemon` in the current folder (its tocsin.lua listens
+# on $port), stdout in daemon.out and the JSON log in daemon.log, stopped at
+# exit; sets pid and base and waits until /healthz answers.
+start_daemon() {
+  "$TOCSIN" daemon "$@" >daemon.out 2>daemon.log &
+  pid=$!
+  _started+=($pid)
+  base="http://127.0.0.1:$port"
+  for _ in $(seq 200); do curl -s "$base/healthz" >/dev/null && break; sleep 0.05; done
+  curl -s "$base/healthz" >/dev/null || fail "the daemon did not start: $(cat daemon.log)"
+}

@@ -6,7 +6,7 @@
 cd "$WORK" || exit 1
 mkdir -p runbooks
 echo 'return { name = "tick", run = function() end }' >runbooks/tick.lua
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >tocsin.lua <<LUA
 return { listen = "127.0.0.1:$port", runbooks = { "runbooks" },
          schedules = { 42, { every = "1h", runbook = "tick" } } }
