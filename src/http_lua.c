@@ -1,7 +1,9 @@
 /* http_lua.c — the HTTP client primitive: http.request/get/head/post/put/patch/
  * delete.  Requests run on the process-wide multi handle (http_multi.c), so
  * connections are kept alive across calls, tasks and runbooks; easy handles
- * and their buffers are pooled. */
+ * and their buffers are pooled.  A pooled handle keeps the options every
+ * request shares; a request sets only what differs from them, and gives
+ * back what it changed when it ends (req_release). */
 #include "http_lua.h"
 
 #include "buf.h"
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uv.h>
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "dev"
@@ -32,6 +35,17 @@
 #define HTTP_BUF_KEEP ((size_t)256 << 10)
 #define HTTP_METHOD_MAX 24
 
+/* Options a request may change on its pooled handle, each one back to the
+ * handle's own value when the request ends. */
+enum {
+    HTTP_SET_HEADERS = 1,   /* CURLOPT_HTTPHEADER */
+    HTTP_SET_METHOD = 2,    /* NOBODY, POSTFIELDS, CUSTOMREQUEST: not a plain GET */
+    HTTP_SET_CTIMEOUT = 4,  /* CURLOPT_CONNECTTIMEOUT_MS */
+    HTTP_SET_FOLLOW = 8,    /* CURLOPT_FOLLOWLOCATION */
+    HTTP_SET_INSECURE = 16, /* CURLOPT_SSL_VERIFYPEER, _VERIFYHOST */
+    HTTP_SET_ENCODING = 32, /* CURLOPT_ACCEPT_ENCODING */
+};
+
 typedef struct http_req {
     http_job job; /* first: the multi hands it back when done */
     CURL *easy;
@@ -40,8 +54,11 @@ typedef struct http_req {
     buf_t body; /* response body */
     buf_t head; /* header lines of the last response */
     buf_t send; /* request body: curl reads it in place (POSTFIELDS) */
+    buf_t url;  /* the URL asked for: errors of a request that never started */
+    uint64_t start_ms;
     size_t max_body;
     int over_limit;
+    int set; /* HTTP_SET_*: options this request changed */
     CURLcode result;
     char method[HTTP_METHOD_MAX];
     struct http_req *prev, *next; /* in flight (for shutdown), or the pool */
@@ -51,8 +68,9 @@ typedef struct http_req {
 static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
-static buf_t http_url; /* scratch: the URL being built */
-static int http_down;  /* http_lua_shutdown ran: pool nothing */
+static buf_t http_url;    /* scratch: the URL being built */
+static buf_t http_target; /* scratch: "METHOD url" for tn_run_call */
+static int http_down;     /* http_lua_shutdown ran: pool nothing */
 /* A push that raised (out of memory) leaves its request here; the next push
  * or http_lua_shutdown releases it. */
 static http_req *http_orphan;
@@ -60,6 +78,10 @@ static http_req *http_orphan;
 static const char http_res_mt_key = 'r';
 
 /* ---- request pool ------------------------------------------------------ */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud);
+static size_t on_header(char *p, size_t size, size_t n, void *ud);
+static void req_done(http_job *job, CURLcode rc);
 
 static http_req *req_acquire(void)
 {
@@ -77,16 +99,30 @@ static http_req *req_acquire(void)
         free(r);
         return NULL;
     }
+    /* What every request shares, set once for the handle's life. */
+    CURL *e = r->easy;
+    http_multi_bind(&r->job, e);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS); /* used when follow is set */
+    r->job.done = req_done;
     return r;
 }
 
 static void req_destroy(http_req *r)
 {
-    curl_slist_free_all(r->headers);
     curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
     buf_free(&r->body);
     buf_free(&r->head);
     buf_free(&r->send);
+    buf_free(&r->url);
     free(r);
 }
 
@@ -101,14 +137,42 @@ static void inflight_unlink(http_req *r)
     r->prev = r->next = NULL;
 }
 
-/* Back to the pool; the handle keeps nothing of this request but the
- * connections and caches curl_easy_reset leaves alone. */
+/* Gives the handle back the options this request changed: the next request
+ * on it starts from the handle's own (tests/lua/http_pool_no_leak.lua). */
+static void req_unset(http_req *r)
+{
+    CURL *e = r->easy;
+    if (r->set & HTTP_SET_HEADERS)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    if (r->set & HTTP_SET_METHOD) {
+        /* POSTFIELDS NULL makes the method POST; HTTPGET then makes it GET
+         * again and clears NOBODY: the handle's state after init. */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (r->set & HTTP_SET_CTIMEOUT)
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+    if (r->set & HTTP_SET_FOLLOW)
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    if (r->set & HTTP_SET_INSECURE) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    }
+    if (r->set & HTTP_SET_ENCODING)
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
+    r->set = 0;
+}
+
+/* Back to the pool, with the handle's own options again. */
 static void req_release(http_req *r)
 {
     if (http_npool >= HTTP_POOL_MAX || http_down) {
         req_destroy(r);
         return;
     }
+    req_unset(r);
     curl_slist_free_all(r->headers);
     r->headers = NULL;
     r->task = NULL;
@@ -117,7 +181,7 @@ static void req_release(http_req *r)
     buf_shrink(&r->body, HTTP_BUF_KEEP);
     buf_shrink(&r->head, HTTP_BUF_KEEP);
     buf_shrink(&r->send, HTTP_BUF_KEEP);
-    curl_easy_reset(r->easy);
+    buf_shrink(&r->url, HTTP_BUF_KEEP);
     r->prev = NULL;
     r->next = http_pool;
     http_pool = r;
@@ -143,8 +207,8 @@ static void req_done(http_job *job, CURLcode rc)
 static void http_cancel(void *op)
 {
     http_req *r = op;
-    http_multi_remove(r->easy);
     inflight_unlink(r);
+    http_multi_remove(&r->job);
     req_release(r);
 }
 
@@ -158,7 +222,7 @@ void http_lua_shutdown(void)
     while (http_inflight) {
         http_req *r = http_inflight;
         inflight_unlink(r);
-        http_multi_remove(r->easy);
+        http_multi_remove(&r->job);
         req_destroy(r);
     }
     while (http_pool) {
@@ -169,6 +233,7 @@ void http_lua_shutdown(void)
     http_npool = 0;
     http_multi_shutdown();
     buf_free(&http_url);
+    buf_free(&http_target);
 }
 
 /* ---- responses --------------------------------------------------------- */
@@ -288,16 +353,22 @@ static int push_response(lua_State *L, void *op)
     }
     http_orphan = r; /* until every push below has succeeded */
     char *url = NULL;
-    curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+    curl_off_t total_us = 0;
+    if (r->job.started) {
+        curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+        curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    } else {
+        /* It timed out in its host's queue: the handle's info is that of
+         * its previous request. */
+        url = r->url.p;
+        total_us = (curl_off_t)(uv_now(tn_loop()) - r->start_ms) * 1000;
+    }
     if (!url)
         url = "";
-    curl_off_t total_us = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-    buf_t target = BUF_INIT;
-    buf_fmt(&target, "%s %s", r->method, url);
-    tn_run_call(tn_task_run(r->task), "http", buf_str(&target), (double)total_us / 1e6,
+    buf_reset(&http_target);
+    buf_fmt(&http_target, "%s %s", r->method, url);
+    tn_run_call(tn_task_run(r->task), "http", buf_str(&http_target), (double)total_us / 1e6,
                 r->result == CURLE_OK ? "ok" : error_kind(r->result, r->over_limit));
-    buf_free(&target);
     if (r->result != CURLE_OK) {
         const char *kind = error_kind(r->result, r->over_limit);
         if (r->over_limit) {
@@ -314,9 +385,8 @@ static int push_response(lua_State *L, void *op)
         return 2;
     }
     long status = 0;
-    curl_off_t us = 0;
+    curl_off_t us = total_us;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &us);
     lua_createtable(L, 0, 6);
     lua_pushinteger(L, status);
     lua_setfield(L, -2, "status");
@@ -488,8 +558,9 @@ static int has_crlf(const char *s, size_t n)
 }
 
 /* Adds the headers table at idx to r->headers; *has_ctype is set when one
- * of them is Content-Type.  Raises on a malformed table. */
-static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype)
+ * of them is Content-Type, *has_enc when one is Accept-Encoding.  Raises on
+ * a malformed table. */
+static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype, int *has_enc)
 {
     char fixed[512];
     lua_pushnil(L);
@@ -512,6 +583,8 @@ static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype)
             return luaL_error(L, "http: malformed header '%s'", k);
         if (kn == 12 && strncasecmp(k, "content-type", 12) == 0)
             *has_ctype = 1;
+        if (kn == 15 && strncasecmp(k, "accept-encoding", 15) == 0)
+            *has_enc = 1;
         size_t need = kn + vn + 3;
         char *line = need <= sizeof fixed ? fixed : malloc(need);
         if (!line)
@@ -651,6 +724,7 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     double ctimeout = tn_opt_duration(L, opts_idx, "connect_timeout", 0);
     int follow = opt_flag(L, opts_idx, "follow");
     int insecure = opt_flag(L, opts_idx, "insecure");
+    int compressed = opt_flag(L, opts_idx, "compressed");
     size_t max_body = HTTP_DEFAULT_MAX_BODY;
     if (opts_idx) {
         int mt = lua_getfield(L, opts_idx, "max_body");
@@ -685,9 +759,12 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     snprintf(r->method, sizeof r->method, "%s", method);
     r->max_body = max_body;
     r->errbuf[0] = '\0';
+    buf_reset(&r->url);
+    if (buf_add(&r->url, http_url.p, http_url.n) < 0)
+        goto nomem;
 
-    int has_ctype = 0;
-    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype) < 0)
+    int has_ctype = 0, has_enc = 0;
+    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype, &has_enc) < 0)
         goto nomem;
     if (is_json && !has_ctype) {
         struct curl_slist *l = curl_slist_append(r->headers, "Content-Type: application/json");
@@ -696,36 +773,42 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         r->headers = l;
     }
 
+    /* Only what differs from the handle's own options (req_acquire); each
+     * one noted in r->set, for req_unset. */
     CURL *e = r->easy;
     curl_easy_setopt(e, CURLOPT_URL, http_url.p);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms_of(timeout));
-    if (ctimeout > 0)
+    if (ctimeout > 0) {
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms_of(ctimeout));
+        r->set |= HTTP_SET_CTIMEOUT;
+    }
     if (follow) {
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
+        r->set |= HTTP_SET_FOLLOW;
     }
     if (insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        r->set |= HTTP_SET_INSECURE;
     }
-    if (r->headers)
+    /* Decoding is on when asked for: compressed = true (curl offers what
+     * it can decode) or an Accept-Encoding header of the runbook's own
+     * (sent as given, and the answer decoded). */
+    if (compressed || has_enc) {
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+        r->set |= HTTP_SET_ENCODING;
+    }
+    if (r->headers) {
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+        r->set |= HTTP_SET_HEADERS;
+    }
 
     int is_post = strcmp(method, "POST") == 0;
     if (is_head) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        r->set |= HTTP_SET_METHOD;
     } else if (!is_get && !is_post) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        r->set |= HTTP_SET_METHOD;
     }
     /* PUT and PATCH without a body still say Content-Length: 0. */
     if (body || is_post || !strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
@@ -736,12 +819,13 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "GET");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodyn);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->send.p);
+        r->set |= HTTP_SET_METHOD;
     }
 
     r->task = t;
-    r->job.done = req_done;
+    r->start_ms = uv_now(tn_loop());
     http_orphan = NULL;
-    if (http_multi_add(e, &r->job) < 0) {
+    if (http_multi_add(&r->job, http_url.p, ms_of(timeout)) < 0) {
         req_release(r);
         return tn_err_fail(L, "protocol", "%s %s: libcurl could not start the request", method,
                            http_url.p);
