@@ -7,6 +7,7 @@
 #include "http_lua.h"
 
 #include "buf.h"
+#include "http_easy.h"
 #include "http_multi.h"
 #include "task.h"
 #include "util.h"
@@ -20,49 +21,27 @@
 #include <strings.h>
 #include <uv.h>
 
-#ifndef TOCSIN_VERSION
-#define TOCSIN_VERSION "dev"
-#endif
-
-#define HTTP_USER_AGENT "tocsin/" TOCSIN_VERSION
 #define HTTP_DEFAULT_TIMEOUT 10.0
 #define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
-#define HTTP_MAX_REDIRS 10L
-/* Finished requests kept for reuse (an easy handle with its ~16 KiB receive
- * buffer, our buffers): enough for 128 concurrent requests without allocation. */
-#define HTTP_POOL_MAX 128
-/* Buffers larger than this are freed instead of pooled. */
-#define HTTP_BUF_KEEP ((size_t)256 << 10)
+/* Finished requests kept for reuse (small: the libcurl handle and the
+ * response buffers are http_easy's, taken only when the transfer starts). */
+#define HTTP_POOL_MAX 1024
+/* Request buffers (URL, body to send) larger than this are freed, not pooled. */
+#define HTTP_BUF_KEEP ((size_t)16 << 10)
 #define HTTP_METHOD_MAX 24
-
-/* Options a request may change on its pooled handle, each one back to the
- * handle's own value when the request ends. */
-enum {
-    HTTP_SET_HEADERS = 1,   /* CURLOPT_HTTPHEADER */
-    HTTP_SET_METHOD = 2,    /* NOBODY, POSTFIELDS, CUSTOMREQUEST: not a plain GET */
-    HTTP_SET_CTIMEOUT = 4,  /* CURLOPT_CONNECTTIMEOUT_MS */
-    HTTP_SET_FOLLOW = 8,    /* CURLOPT_FOLLOWLOCATION */
-    HTTP_SET_INSECURE = 16, /* CURLOPT_SSL_VERIFYPEER, _VERIFYHOST */
-    HTTP_SET_ENCODING = 32, /* CURLOPT_ACCEPT_ENCODING */
-};
 
 typedef struct http_req {
     http_job job; /* first: the multi hands it back when done */
-    CURL *easy;
+    http_easy *h; /* from job.start until the request is released */
     tn_task *task;
-    struct curl_slist *headers;
-    buf_t body; /* response body */
-    buf_t head; /* header lines of the last response */
-    buf_t send; /* request body: curl reads it in place (POSTFIELDS) */
-    buf_t url;  /* the URL asked for: errors of a request that never started */
+    http_easy_req q;            /* what to send; its strings point below */
+    struct curl_slist *headers; /* q.headers */
+    buf_t send;                 /* q.body: curl reads it in place (POSTFIELDS) */
+    buf_t url;                  /* q.url */
     uint64_t start_ms;
-    size_t max_body;
-    int over_limit;
-    int set; /* HTTP_SET_*: options this request changed */
     CURLcode result;
-    char method[HTTP_METHOD_MAX];
+    char method[HTTP_METHOD_MAX]; /* q.method */
     struct http_req *prev, *next; /* in flight (for shutdown), or the pool */
-    char errbuf[CURL_ERROR_SIZE];
 } http_req;
 
 static http_req *http_inflight;
@@ -79,8 +58,7 @@ static const char http_res_mt_key = 'r';
 
 /* ---- request pool ------------------------------------------------------ */
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud);
-static size_t on_header(char *p, size_t size, size_t n, void *ud);
+static CURL *req_start(http_job *job);
 static void req_done(http_job *job, CURLcode rc);
 
 static http_req *req_acquire(void)
@@ -95,32 +73,15 @@ static http_req *req_acquire(void)
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    if (!(r->easy = curl_easy_init())) {
-        free(r);
-        return NULL;
-    }
-    /* What every request shares, set once for the handle's life. */
-    CURL *e = r->easy;
-    http_multi_bind(&r->job, e);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS); /* used when follow is set */
+    r->job.start = req_start;
     r->job.done = req_done;
     return r;
 }
 
 static void req_destroy(http_req *r)
 {
-    curl_easy_cleanup(r->easy);
+    http_easy_release(r->h);
     curl_slist_free_all(r->headers);
-    buf_free(&r->body);
-    buf_free(&r->head);
     buf_free(&r->send);
     buf_free(&r->url);
     free(r);
@@ -137,49 +98,19 @@ static void inflight_unlink(http_req *r)
     r->prev = r->next = NULL;
 }
 
-/* Gives the handle back the options this request changed: the next request
- * on it starts from the handle's own (tests/lua/http_pool_no_leak.lua). */
-static void req_unset(http_req *r)
-{
-    CURL *e = r->easy;
-    if (r->set & HTTP_SET_HEADERS)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    if (r->set & HTTP_SET_METHOD) {
-        /* POSTFIELDS NULL makes the method POST; HTTPGET then makes it GET
-         * again and clears NOBODY: the handle's state after init. */
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    }
-    if (r->set & HTTP_SET_CTIMEOUT)
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);
-    if (r->set & HTTP_SET_FOLLOW)
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    if (r->set & HTTP_SET_INSECURE) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    }
-    if (r->set & HTTP_SET_ENCODING)
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
-    r->set = 0;
-}
-
-/* Back to the pool, with the handle's own options again. */
+/* Back to the pool; its handle back to http_easy's. */
 static void req_release(http_req *r)
 {
     if (http_npool >= HTTP_POOL_MAX || http_down) {
         req_destroy(r);
         return;
     }
-    req_unset(r);
+    http_easy_release(r->h);
+    r->h = NULL;
     curl_slist_free_all(r->headers);
     r->headers = NULL;
     r->task = NULL;
-    r->over_limit = 0;
     r->result = CURLE_OK;
-    buf_shrink(&r->body, HTTP_BUF_KEEP);
-    buf_shrink(&r->head, HTTP_BUF_KEEP);
     buf_shrink(&r->send, HTTP_BUF_KEEP);
     buf_shrink(&r->url, HTTP_BUF_KEEP);
     r->prev = NULL;
@@ -191,6 +122,17 @@ static void req_release(http_req *r)
 /* ---- transfers --------------------------------------------------------- */
 
 static int push_response(lua_State *L, void *op);
+
+/* Its host has room (http_multi's start): a handle set up for it. */
+static CURL *req_start(http_job *job)
+{
+    http_req *r = (http_req *)job;
+    if (!(r->h = http_easy_acquire()))
+        return NULL;
+    if (http_easy_setup(r->h, &r->q) < 0)
+        return NULL; /* r->h goes back with the request */
+    return r->h->curl;
+}
 
 /* The transfer ended (http_multi's done): the task resumes from the scheduler. */
 static void req_done(http_job *job, CURLcode rc)
@@ -231,34 +173,13 @@ void http_lua_shutdown(void)
         req_destroy(r);
     }
     http_npool = 0;
+    http_easy_shutdown();
     http_multi_shutdown();
     buf_free(&http_url);
     buf_free(&http_target);
 }
 
 /* ---- responses --------------------------------------------------------- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    http_req *r = ud;
-    size_t len = size * n;
-    if (r->body.n + len > r->max_body) {
-        r->over_limit = 1;
-        return 0; /* != len: curl stops with CURLE_WRITE_ERROR */
-    }
-    return buf_add(&r->body, p, len) == 0 ? len : 0;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    http_req *r = ud;
-    size_t len = size * n;
-    /* A status line starts a new response (a redirect followed, a 100
-     * Continue): res.headers are those of the last one. */
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
-        r->head.n = 0;
-    return buf_add(&r->head, p, len) == 0 ? len : 0;
-}
 
 static int is_ows(char c)
 {
@@ -352,33 +273,34 @@ static int push_response(lua_State *L, void *op)
         return 0;
     }
     http_orphan = r; /* until every push below has succeeded */
+    http_easy *h = r->job.started ? r->h : NULL;
     char *url = NULL;
     curl_off_t total_us = 0;
-    if (r->job.started) {
-        curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
-        curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    if (h) {
+        curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+        curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &total_us);
     } else {
-        /* It timed out in its host's queue: the handle's info is that of
-         * its previous request. */
+        /* It never left its host's queue (timed out there): nothing sent. */
         url = r->url.p;
         total_us = (curl_off_t)(uv_now(tn_loop()) - r->start_ms) * 1000;
     }
     if (!url)
         url = "";
+    int over_limit = h && h->over_limit;
     buf_reset(&http_target);
     buf_fmt(&http_target, "%s %s", r->method, url);
     tn_run_call(tn_task_run(r->task), "http", buf_str(&http_target), (double)total_us / 1e6,
-                r->result == CURLE_OK ? "ok" : error_kind(r->result, r->over_limit));
+                r->result == CURLE_OK ? "ok" : error_kind(r->result, over_limit));
     if (r->result != CURLE_OK) {
-        const char *kind = error_kind(r->result, r->over_limit);
-        if (r->over_limit) {
+        const char *kind = error_kind(r->result, over_limit);
+        if (over_limit) {
             char lim[32];
-            snprintf(lim, sizeof lim, "%zu", r->max_body);
+            snprintf(lim, sizeof lim, "%zu", r->q.max_body);
             tn_err_fail(L, kind, "%s %s: the response body is larger than max_body (%s bytes)",
                         r->method, url, lim);
         } else {
             tn_err_fail(L, kind, "%s %s failed: %s", r->method, url,
-                        r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+                        h && h->errbuf[0] ? h->errbuf : curl_easy_strerror(r->result));
         }
         http_orphan = NULL;
         req_release(r);
@@ -386,15 +308,15 @@ static int push_response(lua_State *L, void *op)
     }
     long status = 0;
     curl_off_t us = total_us;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     lua_createtable(L, 0, 6);
     lua_pushinteger(L, status);
     lua_setfield(L, -2, "status");
     lua_pushboolean(L, status >= 200 && status < 300);
     lua_setfield(L, -2, "ok");
-    push_headers(L, &r->head);
+    push_headers(L, &h->head);
     lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, r->body.p ? r->body.p : "", r->body.n);
+    lua_pushlstring(L, h->body.p ? h->body.p : "", h->body.n);
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, (double)us / 1e6);
     lua_setfield(L, -2, "time");
@@ -757,8 +679,6 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         return luaL_error(L, "out of memory");
     http_orphan = r; /* released at the next start or push if anything below raises */
     snprintf(r->method, sizeof r->method, "%s", method);
-    r->max_body = max_body;
-    r->errbuf[0] = '\0';
     buf_reset(&r->url);
     if (buf_add(&r->url, http_url.p, http_url.n) < 0)
         goto nomem;
@@ -772,55 +692,31 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
             goto nomem;
         r->headers = l;
     }
-
-    /* Only what differs from the handle's own options (req_acquire); each
-     * one noted in r->set, for req_unset. */
-    CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, http_url.p);
-    if (ctimeout > 0) {
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms_of(ctimeout));
-        r->set |= HTTP_SET_CTIMEOUT;
-    }
-    if (follow) {
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        r->set |= HTTP_SET_FOLLOW;
-    }
-    if (insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-        r->set |= HTTP_SET_INSECURE;
-    }
-    /* Decoding is on when asked for: compressed = true (curl offers what
-     * it can decode) or an Accept-Encoding header of the runbook's own
-     * (sent as given, and the answer decoded). */
-    if (compressed || has_enc) {
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-        r->set |= HTTP_SET_ENCODING;
-    }
-    if (r->headers) {
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-        r->set |= HTTP_SET_HEADERS;
-    }
-
-    int is_post = strcmp(method, "POST") == 0;
-    if (is_head) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-        r->set |= HTTP_SET_METHOD;
-    } else if (!is_get && !is_post) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-        r->set |= HTTP_SET_METHOD;
-    }
     /* PUT and PATCH without a body still say Content-Length: 0. */
-    if (body || is_post || !strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
-        r->send.n = 0;
+    int has_body =
+        body || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
+    if (has_body) {
+        buf_reset(&r->send);
         if (buf_add(&r->send, body ? body : "", bodyn) < 0)
             goto nomem;
-        if (is_get)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "GET");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodyn);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->send.p);
-        r->set |= HTTP_SET_METHOD;
     }
+    /* Set on a handle when the request starts (http_easy_setup).  Decoding
+     * is on when asked for: compressed = true (curl offers what it can
+     * decode) or an Accept-Encoding header of the runbook's own (sent as
+     * given, and the answer decoded). */
+    r->q = (http_easy_req){
+        .url = r->url.p,
+        .method = r->method,
+        .body = has_body ? r->send.p : NULL,
+        .bodyn = bodyn,
+        .has_body = has_body,
+        .headers = r->headers,
+        .connect_timeout_ms = ctimeout > 0 ? ms_of(ctimeout) : 0,
+        .max_body = max_body,
+        .follow = follow,
+        .insecure = insecure,
+        .decode = compressed || has_enc,
+    };
 
     r->task = t;
     r->start_ms = uv_now(tn_loop());

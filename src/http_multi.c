@@ -414,19 +414,23 @@ static void multi_grow_cache(void)
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, maxconnects);
 }
 
-/* Hands job's handle to libcurl.  0, or -1 when libcurl refuses it. */
-static int job_start(http_job *job, long timeout_ms)
+/* Has job's owner set up a handle, and hands it to libcurl.  0, or
+ * CURLE_OUT_OF_MEMORY (no handle), CURLE_FAILED_INIT (refused). */
+static CURLcode job_start(http_job *job, long timeout_ms)
 {
+    if (!(job->easy = job->start(job)))
+        return CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(job->easy, CURLOPT_PRIVATE, (char *)job);
     curl_easy_setopt(job->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (curl_multi_add_handle(multi, job->easy) != CURLM_OK)
-        return -1;
+        return CURLE_FAILED_INIT;
     job->state = HTTP_JOB_RUNNING;
     job->started = 1;
     if (job->host)
         job->host->running++;
     nrunning++;
     multi_grow_cache();
-    return 0;
+    return CURLE_OK;
 }
 
 /* The transfer left the multi (done or removed): its slot is free. */
@@ -488,8 +492,11 @@ static void host_pump(http_host *e)
         http_job *job = LIST_ENTRY(q, http_job, node);
         queue_take(job);
         long left = job_time_left(job, now);
-        if (left < 0 || job_start(job, left) < 0)
-            job->done(job, left < 0 ? CURLE_OPERATION_TIMEDOUT : CURLE_FAILED_INIT);
+        CURLcode rc = left < 0 ? CURLE_OPERATION_TIMEDOUT : job_start(job, left);
+        if (rc != CURLE_OK) {
+            job->host = NULL;
+            job->done(job, rc);
+        }
     }
 }
 
@@ -574,13 +581,8 @@ static int multi_init(void)
     return 0;
 }
 
-void http_multi_bind(http_job *job, CURL *easy)
+void http_multi_easy_init(CURL *easy)
 {
-    job->easy = easy;
-    job->host = NULL;
-    list_init(&job->node);
-    job->state = HTTP_JOB_IDLE;
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)job);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
@@ -591,6 +593,8 @@ int http_multi_add(http_job *job, const char *url, long timeout_ms)
     if (multi_init() < 0)
         return -1;
     job->started = 0;
+    job->easy = NULL;
+    list_init(&job->node);
     job->deadline = timeout_ms > 0 ? uv_now(tn_loop()) + (uint64_t)timeout_ms : 0;
     http_host *e = job->host = host_get(url);
     if (e && (!host_has_room(e) || !list_empty(&e->queue))) {
@@ -599,7 +603,8 @@ int http_multi_add(http_job *job, const char *url, long timeout_ms)
             qtimer_set(job->deadline);
         return 0;
     }
-    if (job_start(job, timeout_ms) < 0) {
+    if (job_start(job, timeout_ms) != CURLE_OK) {
+        job->state = HTTP_JOB_IDLE;
         job->host = NULL;
         if (e)
             host_trim(e);

@@ -18,15 +18,20 @@
 
 typedef struct http_host http_host;
 
-/* A transfer's owner embeds this and binds it to its easy handle once
- * (http_multi_bind).  done is called once the transfer ended and its handle
- * was removed from the multi — from the loop, never from inside a libcurl
- * call, but still inside a libuv callback: only wake tasks (tn_task_wake)
- * there, run no Lua.  The fields after done are http_multi's. */
+/* A transfer's owner embeds this.  start is called when the transfer may
+ * begin (at once, or when its host has room): it returns an easy handle set
+ * up for it (initialised with http_multi_easy_init), or NULL (out of memory:
+ * the transfer ends with CURLE_OUT_OF_MEMORY).  A request waiting in a queue
+ * thus holds no easy handle.  done is called once the transfer ended and its
+ * handle was removed from the multi (easy still names it) — from the loop,
+ * never from inside a libcurl call, but still inside a libuv callback: only
+ * wake tasks (tn_task_wake) there, run no Lua.  The fields after done are
+ * http_multi's. */
 typedef struct http_job http_job;
 struct http_job {
+    CURL *(*start)(http_job *job);
     void (*done)(http_job *job, CURLcode rc);
-    CURL *easy;
+    CURL *easy;        /* what start returned; NULL before */
     http_host *host;   /* the host it counts against (NULL: not capped) */
     list_node node;    /* in host->queue while waiting */
     uint64_t deadline; /* loop time (ms) its timeout ends; 0: none */
@@ -36,18 +41,19 @@ struct http_job {
 
 enum { HTTP_JOB_IDLE, HTTP_JOB_QUEUED, HTTP_JOB_RUNNING };
 
-/* Once per easy handle (its options survive every transfer): sets its
- * CURLOPT_PRIVATE (to job), NOSIGNAL and socket open/close callbacks. */
-void http_multi_bind(http_job *job, CURL *easy);
+/* Once per easy handle (its options survive every transfer): NOSIGNAL and
+ * the socket open/close callbacks. */
+void http_multi_easy_init(CURL *easy);
 
-/* Starts the transfer the caller has set up on job's handle, or queues it
+/* Starts the transfer (job->start, then into the multi), or queues it
  * behind its host's transfers in flight.  url names the host (scheme, host
  * and port are read from it); timeout_ms (0: none) covers the wait in the
  * queue and the transfer: http_multi sets CURLOPT_TIMEOUT_MS to what is left
  * when the transfer starts, and a transfer still queued at its deadline ends
  * with CURLE_OPERATION_TIMEDOUT (job->started == 0).  Creates the multi at
  * the first call (no libcurl work happens before).  0, or -1 when libcurl
- * cannot be initialised or refuses the handle. */
+ * cannot be initialised, start fails or libcurl refuses the handle (no done
+ * call follows; job->easy is what start returned, if anything). */
 int http_multi_add(http_job *job, const char *url, long timeout_ms);
 
 /* Stops a transfer before it is done (running or queued): no done call
