@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef TOCSIN_VERSION
-#define TOCSIN_VERSION "dev"
-#endif
-
-#define HTTP_USER_AGENT "tocsin/" TOCSIN_VERSION
 #define HTTP_MAX_REDIRS 10L
 /* Handles kept for reuse (each with its ~16 KiB receive buffer and our
  * buffers): as many as the transfers in flight to one host by default. */
@@ -30,6 +25,9 @@ enum {
     SET_INSECURE = 16, /* CURLOPT_SSL_VERIFYPEER, _VERIFYHOST */
     SET_ENCODING = 32, /* CURLOPT_ACCEPT_ENCODING */
 };
+
+/* The handles' own header list. */
+static struct curl_slist ua_only = {(char *)HTTP_EASY_USER_AGENT, NULL};
 
 static http_easy *pool;
 static int npool;
@@ -80,7 +78,7 @@ http_easy *http_easy_acquire(void)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &ua_only);
     if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
         curl_easy_cleanup(e);
@@ -148,7 +146,7 @@ static void easy_unset(http_easy *h)
 {
     CURL *e = h->curl;
     if (h->set & SET_HEADERS)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, &ua_only);
     if (h->set & SET_METHOD) {
         /* POSTFIELDS NULL makes the method POST; HTTPGET then makes it GET
          * again and clears NOBODY: the handle's state after init. */

@@ -11,6 +11,16 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
+#ifndef TOCSIN_VERSION
+#define TOCSIN_VERSION "dev"
+#endif
+
+/* Sent as a header line, not CURLOPT_USERAGENT (which libcurl formats
+ * again for every request).  A request with headers of its own carries this
+ * line in its list unless it names a User-Agent itself; one without uses the
+ * handle's list, this line alone. */
+#define HTTP_EASY_USER_AGENT "User-Agent: tocsin/" TOCSIN_VERSION
+
 /* A request as libcurl is to send it.  The strings, the body and the header
  * list must outlive the transfer. */
 typedef struct http_easy_req {
@@ -19,7 +29,7 @@ typedef struct http_easy_req {
     const char *body;   /* sent when has_body (NULL: empty) */
     size_t bodyn;
     int has_body;               /* POSTFIELDS: a body, or POST/PUT/PATCH without one */
-    struct curl_slist *headers; /* NULL: none */
+    struct curl_slist *headers; /* NULL: none but the User-Agent */
     long connect_timeout_ms;    /* 0: libcurl's */
     size_t max_body;            /* a larger response body fails the transfer */
     int follow;                 /* follow redirects (at most 10) */

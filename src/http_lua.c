@@ -55,6 +55,9 @@ static int http_down;     /* http_lua_shutdown ran: pool nothing */
 static http_req *http_orphan;
 
 static const char http_res_mt_key = 'r';
+/* Registry: {res = its raw header lines}, weak keys.  res.headers is made
+ * from them when first read (res_index): most runbooks never read it. */
+static const char http_hdr_key = 'h';
 
 /* ---- request pool ------------------------------------------------------ */
 
@@ -186,33 +189,42 @@ static int is_ows(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Pushes the header lines of h as {lower-case name = value}; a repeated
+/* Pushes the header lines in p as {lower-case name = value}; a repeated
  * header's values are joined with ", " (RFC 9110 5.3). */
-static void push_headers(lua_State *L, buf_t *h)
+static void push_headers(lua_State *L, const char *p, size_t n)
 {
-    lua_createtable(L, 0, 8);
-    char *p = h->p, *end = h->p + h->n;
-    while (p && p < end) {
-        char *eol = memchr(p, '\n', (size_t)(end - p));
-        char *line = p, *le = eol ? eol : end;
+    const char *end = p + n;
+    int lines = 0;
+    for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+        lines++;
+    lua_createtable(L, 0, lines > 2 ? lines - 2 : 0); /* less the status line and the blank one */
+    char small[64];
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line = p, *le = eol ? eol : end;
         p = eol ? eol + 1 : end;
         if (le - line >= 5 && memcmp(line, "HTTP/", 5) == 0)
             continue; /* the status line (its reason phrase may hold a ':') */
-        char *colon = memchr(line, ':', (size_t)(le - line));
+        const char *colon = memchr(line, ':', (size_t)(le - line));
         if (!colon || colon == line || is_ows(*line))
             continue; /* blank line, obsolete folding */
-        char *ne = colon;
+        const char *ne = colon;
         while (ne > line && is_ows(ne[-1]))
             ne--;
-        for (char *c = line; c < ne; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c += 'a' - 'A';
-        char *v = colon + 1;
+        size_t nn = (size_t)(ne - line);
+        char *name = nn <= sizeof small ? small : (char *)lua_newuserdatauv(L, nn, 0);
+        for (size_t i = 0; i < nn; i++) {
+            char c = line[i];
+            name[i] = c >= 'A' && c <= 'Z' ? (char)(c + 'a' - 'A') : c;
+        }
+        const char *v = colon + 1;
         while (v < le && is_ows(*v))
             v++;
         while (le > v && is_ows(le[-1]))
             le--;
-        lua_pushlstring(L, line, (size_t)(ne - line));
+        lua_pushlstring(L, name, nn);
+        if (name != small)
+            lua_remove(L, -2); /* the scratch userdata */
         lua_pushvalue(L, -1);
         if (lua_rawget(L, -3) == LUA_TNIL) {
             lua_pop(L, 1);
@@ -224,6 +236,88 @@ static void push_headers(lua_State *L, buf_t *h)
         }
         lua_rawset(L, -3);
     }
+}
+
+static int res_json(lua_State *L);
+
+/* res.headers, the first time it is read: made from the raw lines kept in
+ * the registry, then a plain field of res.  Pushes it (nil when res has no
+ * raw lines any more: the runbook set res.headers itself). */
+static int res_headers(lua_State *L, int res)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
+    int weak = lua_gettop(L);
+    lua_pushvalue(L, res);
+    if (lua_rawget(L, weak) != LUA_TSTRING) {
+        lua_pop(L, 2);
+        lua_pushnil(L);
+        return 1;
+    }
+    size_t n;
+    const char *raw = lua_tolstring(L, -1, &n);
+    push_headers(L, raw, n);
+    lua_pushliteral(L, "headers");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, res); /* from now on a plain field: __index no longer runs */
+    lua_pushvalue(L, res);
+    lua_pushnil(L);
+    lua_rawset(L, weak);
+    return 1;
+}
+
+/* The response metatable's __index: res:json(), and res.headers made when
+ * first read. */
+static int res_index(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        const char *k = lua_tostring(L, 2);
+        if (!strcmp(k, "headers"))
+            return res_headers(L, 1);
+        if (!strcmp(k, "json")) {
+            lua_pushcfunction(L, res_json);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int res_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs: res.headers is made first, so pairs(res) sees every field. */
+static int res_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushliteral(L, "headers");
+    if (lua_rawget(L, 1) == LUA_TNIL)
+        res_headers(L, 1);
+    lua_pushcfunction(L, res_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* __newindex (fields res does not hold): a runbook setting res.headers
+ * before reading it gets what it set, not the lines kept for it. */
+static int res_newindex(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING && !strcmp(lua_tostring(L, 2), "headers")) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
+        lua_pushvalue(L, 1);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
 }
 
 static const char *error_kind(CURLcode rc, int over_limit)
@@ -314,8 +408,12 @@ static int push_response(lua_State *L, void *op)
     lua_setfield(L, -2, "status");
     lua_pushboolean(L, status >= 200 && status < 300);
     lua_setfield(L, -2, "ok");
-    push_headers(L, &h->head);
-    lua_setfield(L, -2, "headers");
+    /* res.headers is made when first read (res_index). */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
+    lua_pushvalue(L, -2);
+    lua_pushlstring(L, h->head.p ? h->head.p : "", h->head.n);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     lua_pushlstring(L, h->body.p ? h->body.p : "", h->body.n);
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, (double)us / 1e6);
@@ -480,9 +578,10 @@ static int has_crlf(const char *s, size_t n)
 }
 
 /* Adds the headers table at idx to r->headers; *has_ctype is set when one
- * of them is Content-Type, *has_enc when one is Accept-Encoding.  Raises on
- * a malformed table. */
-static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype, int *has_enc)
+ * of them is Content-Type, *has_enc when one is Accept-Encoding, *has_ua
+ * when one is User-Agent.  Raises on a malformed table. */
+static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype, int *has_enc,
+                       int *has_ua)
 {
     char fixed[512];
     lua_pushnil(L);
@@ -507,6 +606,8 @@ static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype, int *
             *has_ctype = 1;
         if (kn == 15 && strncasecmp(k, "accept-encoding", 15) == 0)
             *has_enc = 1;
+        if (kn == 10 && strncasecmp(k, "user-agent", 10) == 0)
+            *has_ua = 1;
         size_t need = kn + vn + 3;
         char *line = need <= sizeof fixed ? fixed : malloc(need);
         if (!line)
@@ -683,11 +784,17 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     if (buf_add(&r->url, http_url.p, http_url.n) < 0)
         goto nomem;
 
-    int has_ctype = 0, has_enc = 0;
-    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype, &has_enc) < 0)
+    int has_ctype = 0, has_enc = 0, has_ua = 0;
+    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype, &has_enc, &has_ua) < 0)
         goto nomem;
     if (is_json && !has_ctype) {
         struct curl_slist *l = curl_slist_append(r->headers, "Content-Type: application/json");
+        if (!l)
+            goto nomem;
+        r->headers = l;
+    }
+    if (r->headers && !has_ua) { /* a list of its own replaces the handle's */
+        struct curl_slist *l = curl_slist_append(r->headers, HTTP_EASY_USER_AGENT);
         if (!l)
             goto nomem;
         r->headers = l;
@@ -826,15 +933,25 @@ static int l_patch(lua_State *L)
 
 int http_lua_open(lua_State *L)
 {
-    /* The metatable every response shares: res:json(). */
-    lua_createtable(L, 0, 2);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, res_json);
-    lua_setfield(L, -2, "json");
+    /* The metatable every response shares: res:json(), res.headers made
+     * when first read. */
+    lua_createtable(L, 0, 4);
+    lua_pushcfunction(L, res_index);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, res_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, res_pairs);
+    lua_setfield(L, -2, "__pairs");
     lua_pushliteral(L, "http.response");
     lua_setfield(L, -2, "__name");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &http_res_mt_key);
+    /* The raw header lines of responses whose headers were not read yet. */
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
 
     static const luaL_Reg fns[] = {
         {"request", l_request}, {"get", l_get},     {"head", l_head},     {"post", l_post},

@@ -288,11 +288,7 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c + 'a' - 'A') : c;
 }
 
-/* "scheme://host:port" of url into out (lower case, the scheme's default
- * port filled in, user info dropped): the connections curl could reuse for
- * url are those to that key.  Its length, or 0 when url is too odd to tell
- * (then the transfer is not capped and curl reports what is wrong). */
-static size_t host_key(const char *url, char *out, size_t cap)
+size_t http_multi_host_key(const char *url, char *out, size_t cap)
 {
     const char *p = url, *scheme = "http";
     size_t sn = 4, n = 0;
@@ -338,14 +334,24 @@ static size_t host_key(const char *url, char *out, size_t cap)
     long pn = 0;
     if (port && port < end) {
         for (const char *q = port; q < end; q++) {
-            if (*q < '0' || *q > '9' || pn > 65535)
+            if (*q < '0' || *q > '9')
                 return 0;
             pn = pn * 10 + (*q - '0');
+            if (pn > 65535)
+                return 0;
         }
     } else {
         pn = (sn == 5 && out[4] == 's') ? 443 : 80; /* https, else http (or refused) */
     }
-    n += (size_t)snprintf(out + n, cap - n, ":%ld", pn);
+    char digits[8];
+    size_t nd = 0;
+    do
+        digits[nd++] = (char)('0' + pn % 10);
+    while ((pn /= 10) > 0);
+    out[n++] = ':';
+    while (nd)
+        out[n++] = digits[--nd];
+    out[n] = '\0';
     return n;
 }
 
@@ -362,7 +368,7 @@ static unsigned key_hash(const char *k, size_t n)
 static http_host *host_get(const char *url)
 {
     char key[HTTP_HOST_KEY_MAX];
-    size_t n = host_key(url, key, sizeof key);
+    size_t n = http_multi_host_key(url, key, sizeof key);
     if (!n)
         return NULL;
     unsigned h = key_hash(key, n);

@@ -64,6 +64,12 @@ void http_multi_remove(http_job *job);
  * transfers started from now on; queued ones start as room is made. */
 void http_multi_set_host_max(int n);
 
+/* "scheme://host:port" of url into out (lower case, the scheme's default
+ * port filled in, user info dropped): the key of the host's cap.  Its
+ * length, or 0 when url is too odd to tell (then the transfer is not capped
+ * and libcurl reports what is wrong) or the key does not fit in cap. */
+size_t http_multi_host_key(const char *url, char *out, size_t cap);
+
 /* Process exit, after every transfer was removed: closes the cached
  * connections and the libuv handles (run the loop afterwards so their close
  * callbacks free them). */
