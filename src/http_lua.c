@@ -382,7 +382,9 @@ static int push_response(lua_State *L, void *op)
         url = "";
     int over_limit = h && h->over_limit;
     buf_reset(&http_target);
-    buf_fmt(&http_target, "%s %s", r->method, url);
+    buf_addstr(&http_target, r->method);
+    buf_addc(&http_target, ' ');
+    buf_addstr(&http_target, url);
     tn_run_call(tn_task_run(r->task), "http", buf_str(&http_target), (double)total_us / 1e6,
                 r->result == CURLE_OK ? "ok" : error_kind(r->result, over_limit));
     if (r->result != CURLE_OK) {
@@ -779,7 +781,8 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     if (!r)
         return luaL_error(L, "out of memory");
     http_orphan = r; /* released at the next start or push if anything below raises */
-    snprintf(r->method, sizeof r->method, "%s", method);
+    size_t mn = strlen(method); /* < HTTP_METHOD_MAX: check_method or a literal */
+    memcpy(r->method, method, mn + 1);
     buf_reset(&r->url);
     if (buf_add(&r->url, http_url.p, http_url.n) < 0)
         goto nomem;
