@@ -780,7 +780,7 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     http_req *r = req_acquire();
     if (!r)
         return luaL_error(L, "out of memory");
-    http_orphan = r; /* released at the next start or push if anything below raises */
+    http_orphan = r;            /* released at the next start or push if anything below raises */
     size_t mn = strlen(method); /* < HTTP_METHOD_MAX: check_method or a literal */
     memcpy(r->method, method, mn + 1);
     buf_reset(&r->url);
