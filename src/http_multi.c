@@ -7,6 +7,7 @@
 
 #include "task.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -442,6 +443,8 @@ static CURLcode job_start(http_job *job, long timeout_ms)
 /* The transfer left the multi (done or removed): its slot is free. */
 static void job_stopped(http_job *job)
 {
+    assert(job->state == HTTP_JOB_RUNNING && nrunning > 0 &&
+           (!job->host || job->host->running > 0));
     job->state = HTTP_JOB_IDLE;
     nrunning--;
     if (job->host)
@@ -461,6 +464,7 @@ static void on_qtimer(uv_timer_t *h);
 
 static void queue_push(http_host *e, http_job *job)
 {
+    assert(job->state == HTTP_JOB_IDLE && !list_linked(&job->node));
     job->state = HTTP_JOB_QUEUED;
     list_push_back(&e->queue, &job->node);
     nqueued++;
@@ -470,6 +474,7 @@ static void queue_push(http_host *e, http_job *job)
  * deadline nobody waits for must not keep the loop alive. */
 static void queue_take(http_job *job)
 {
+    assert(job->state == HTTP_JOB_QUEUED && nqueued > 0);
     list_remove(&job->node);
     job->state = HTTP_JOB_IDLE;
     if (--nqueued == 0) {
@@ -598,6 +603,7 @@ int http_multi_add(http_job *job, const char *url, long timeout_ms)
 {
     if (multi_init() < 0)
         return -1;
+    assert(job->state == HTTP_JOB_IDLE);
     job->started = 0;
     job->easy = NULL;
     list_init(&job->node);
