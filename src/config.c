@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_multi.h"
 #include "util.h"
 
 static char **strv_add(char **v, const char *s)
@@ -119,6 +120,36 @@ static int read_limits(lua_State *L, tn_config *c, char *err, size_t errlen)
     if (rc < 0)
         snprintf(err, errlen, "config: %s", msg);
     return rc;
+}
+
+/* http = { max_per_host = N }: requests in flight to one host; more wait in
+ * a queue (0: no cap).  Applied by config_load for every later request. */
+static int read_http(lua_State *L, tn_config *c, char *err, size_t errlen)
+{
+    c->http_max_per_host = HTTP_MULTI_HOST_MAX_DEFAULT;
+    lua_pushliteral(L, "http");
+    int t = lua_rawget(L, -2);
+    if (t == LUA_TTABLE) {
+        lua_pushliteral(L, "max_per_host");
+        t = lua_rawget(L, -2);
+        int isint = 0;
+        lua_Integer n = lua_tointegerx(L, -1, &isint);
+        if (t != LUA_TNIL && (t != LUA_TNUMBER || !isint || n < 0 || n > 1000000)) {
+            snprintf(err, errlen,
+                     "config: http.max_per_host must be a whole number >= 0 (0: no cap)");
+            lua_pop(L, 2);
+            return -1;
+        }
+        if (t != LUA_TNIL)
+            c->http_max_per_host = (int)n;
+        lua_pop(L, 1);
+    } else if (t != LUA_TNIL) {
+        snprintf(err, errlen, "config: 'http' must be a table such as { max_per_host = 64 }");
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pop(L, 1);
+    return 0;
 }
 
 /* A duration field of the severity table: a number of seconds, a string
@@ -315,7 +346,7 @@ static int config_read(lua_State *L)
     }
     static const char *const known[] = {"runbooks", "lib_paths", "templates", "limits",
                                         "params",   "secrets",   "state",     "channels",
-                                        "contacts", "severity",  NULL};
+                                        "contacts", "severity",  "http",      NULL};
     for (int i = 0; known[i]; i++) {
         lua_pushstring(L, known[i]);
         if (lua_rawget(L, 3) == LUA_TNIL) {
@@ -342,7 +373,7 @@ static int config_read(lua_State *L)
     if (read_dirs(L, "runbooks", rd->base, &c->runbook_dirs, rd->err, rd->errlen) < 0 ||
         read_dirs(L, "lib_paths", rd->base, &c->lib_paths, rd->err, rd->errlen) < 0 ||
         read_dirs(L, "templates", rd->base, &c->templates, rd->err, rd->errlen) < 0 ||
-        read_limits(L, c, rd->err, rd->errlen) < 0 ||
+        read_limits(L, c, rd->err, rd->errlen) < 0 || read_http(L, c, rd->err, rd->errlen) < 0 ||
         read_severity(L, c, rd->err, rd->errlen) < 0) {
         rd->failed = 1;
         return 0;
@@ -388,6 +419,7 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
     memset(c, 0, sizeof *c);
     c->cpu_limit = 30;
     c->mem_limit = (uint64_t)256 << 20;
+    c->http_max_per_host = HTTP_MULTI_HOST_MAX_DEFAULT;
     c->policy = store_policy_default;
     c->ref = LUA_NOREF;
     if (!path)
@@ -465,6 +497,7 @@ int config_load(tn_config *c, const char *path, char *err, size_t errlen)
         free(db);
     }
     free(base);
+    http_multi_set_host_max(c->http_max_per_host);
     c->settings.cpu_limit = c->cpu_limit;
     c->settings.mem_limit = c->mem_limit;
     c->settings.lib_paths = (const char **)c->lib_paths;

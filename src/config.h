@@ -17,6 +17,7 @@ typedef struct tn_config {
     char **templates;    /* NULL-terminated: config `templates`, or scripts/templates */
     double cpu_limit;
     uint64_t mem_limit;
+    int http_max_per_host; /* http.max_per_host: requests in flight per host, 0: no cap */
     tn_settings settings;
     store_policy policy; /* the SLA (config `severity`, over the playbook's table) */
 } tn_config;

@@ -1,11 +1,14 @@
 /* http_lua.c — the HTTP client primitive: http.request/get/head/post/put/patch/
  * delete.  Requests run on the process-wide multi handle (http_multi.c), so
  * connections are kept alive across calls, tasks and runbooks; easy handles
- * and their buffers are pooled. */
+ * and their buffers are pooled.  A pooled handle keeps the options every
+ * request shares; a request sets only what differs from them, and gives
+ * back what it changed when it ends (req_release). */
 #include "http_lua.h"
 
 #include "buf.h"
 #include "dl_libs.h"
+#include "http_easy.h"
 #include "http_multi.h"
 #include "task.h"
 #include "util.h"
@@ -17,50 +20,50 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uv.h>
 
-#ifndef TOCSIN_VERSION
-#define TOCSIN_VERSION "dev"
-#endif
-
-#define HTTP_USER_AGENT "tocsin/" TOCSIN_VERSION
 #define HTTP_DEFAULT_TIMEOUT 10.0
 #define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
-#define HTTP_MAX_REDIRS 10L
-/* Finished requests kept for reuse (an easy handle with its ~16 KiB receive
- * buffer, our buffers): enough for 128 concurrent requests without allocation. */
-#define HTTP_POOL_MAX 128
-/* Buffers larger than this are freed instead of pooled. */
-#define HTTP_BUF_KEEP ((size_t)256 << 10)
+/* Finished requests kept for reuse (small: the libcurl handle and the
+ * response buffers are http_easy's, taken only when the transfer starts). */
+#define HTTP_POOL_MAX 1024
+/* Request buffers (URL, body to send) larger than this are freed, not pooled. */
+#define HTTP_BUF_KEEP ((size_t)16 << 10)
 #define HTTP_METHOD_MAX 24
 
 typedef struct http_req {
     http_job job; /* first: the multi hands it back when done */
-    CURL *easy;
+    http_easy *h; /* from job.start until the request is released */
     tn_task *task;
-    struct curl_slist *headers;
-    buf_t body; /* response body */
-    buf_t head; /* header lines of the last response */
-    buf_t send; /* request body: curl reads it in place (POSTFIELDS) */
-    size_t max_body;
-    int over_limit;
+    http_easy_req q;            /* what to send; its strings point below */
+    struct curl_slist *headers; /* q.headers */
+    buf_t send;                 /* q.body: curl reads it in place (POSTFIELDS) */
+    buf_t url;                  /* q.url */
+    uint64_t start_ms;
     CURLcode result;
-    char method[HTTP_METHOD_MAX];
+    char method[HTTP_METHOD_MAX]; /* q.method */
     struct http_req *prev, *next; /* in flight (for shutdown), or the pool */
-    char errbuf[CURL_ERROR_SIZE];
 } http_req;
 
 static http_req *http_inflight;
 static http_req *http_pool;
 static int http_npool;
-static buf_t http_url; /* scratch: the URL being built */
-static int http_down;  /* http_lua_shutdown ran: pool nothing */
+static buf_t http_url;    /* scratch: the URL being built */
+static buf_t http_target; /* scratch: "METHOD url" for tn_run_call */
+static int http_down;     /* http_lua_shutdown ran: pool nothing */
 /* A push that raised (out of memory) leaves its request here; the next push
  * or http_lua_shutdown releases it. */
 static http_req *http_orphan;
 
 static const char http_res_mt_key = 'r';
+/* Registry: {res = its raw header lines}, weak keys.  res.headers is made
+ * from them when first read (res_index): most runbooks never read it. */
+static const char http_hdr_key = 'h';
 
 /* ---- request pool ------------------------------------------------------ */
+
+static CURL *req_start(http_job *job);
+static void req_done(http_job *job, CURLcode rc);
 
 static http_req *req_acquire(void)
 {
@@ -74,20 +77,17 @@ static http_req *req_acquire(void)
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    if (!(r->easy = curl_easy_init())) {
-        free(r);
-        return NULL;
-    }
+    r->job.start = req_start;
+    r->job.done = req_done;
     return r;
 }
 
 static void req_destroy(http_req *r)
 {
+    http_easy_release(r->h);
     curl_slist_free_all(r->headers);
-    curl_easy_cleanup(r->easy);
-    buf_free(&r->body);
-    buf_free(&r->head);
     buf_free(&r->send);
+    buf_free(&r->url);
     free(r);
 }
 
@@ -102,23 +102,21 @@ static void inflight_unlink(http_req *r)
     r->prev = r->next = NULL;
 }
 
-/* Back to the pool; the handle keeps nothing of this request but the
- * connections and caches curl_easy_reset leaves alone. */
+/* Back to the pool; its handle back to http_easy's. */
 static void req_release(http_req *r)
 {
     if (http_npool >= HTTP_POOL_MAX || http_down) {
         req_destroy(r);
         return;
     }
+    http_easy_release(r->h);
+    r->h = NULL;
     curl_slist_free_all(r->headers);
     r->headers = NULL;
     r->task = NULL;
-    r->over_limit = 0;
     r->result = CURLE_OK;
-    buf_shrink(&r->body, HTTP_BUF_KEEP);
-    buf_shrink(&r->head, HTTP_BUF_KEEP);
     buf_shrink(&r->send, HTTP_BUF_KEEP);
-    curl_easy_reset(r->easy);
+    buf_shrink(&r->url, HTTP_BUF_KEEP);
     r->prev = NULL;
     r->next = http_pool;
     http_pool = r;
@@ -128,6 +126,17 @@ static void req_release(http_req *r)
 /* ---- transfers --------------------------------------------------------- */
 
 static int push_response(lua_State *L, void *op);
+
+/* Its host has room (http_multi's start): a handle set up for it. */
+static CURL *req_start(http_job *job)
+{
+    http_req *r = (http_req *)job;
+    if (!(r->h = http_easy_acquire()))
+        return NULL;
+    if (http_easy_setup(r->h, &r->q) < 0)
+        return NULL; /* r->h goes back with the request */
+    return r->h->curl;
+}
 
 /* The transfer ended (http_multi's done): the task resumes from the scheduler. */
 static void req_done(http_job *job, CURLcode rc)
@@ -144,8 +153,8 @@ static void req_done(http_job *job, CURLcode rc)
 static void http_cancel(void *op)
 {
     http_req *r = op;
-    http_multi_remove(r->easy);
     inflight_unlink(r);
+    http_multi_remove(&r->job);
     req_release(r);
 }
 
@@ -159,7 +168,7 @@ void http_lua_shutdown(void)
     while (http_inflight) {
         http_req *r = http_inflight;
         inflight_unlink(r);
-        http_multi_remove(r->easy);
+        http_multi_remove(&r->job);
         req_destroy(r);
     }
     while (http_pool) {
@@ -168,66 +177,55 @@ void http_lua_shutdown(void)
         req_destroy(r);
     }
     http_npool = 0;
+    http_easy_shutdown();
     http_multi_shutdown();
     buf_free(&http_url);
+    buf_free(&http_target);
 }
 
 /* ---- responses --------------------------------------------------------- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    http_req *r = ud;
-    size_t len = size * n;
-    if (r->body.n + len > r->max_body) {
-        r->over_limit = 1;
-        return 0; /* != len: curl stops with CURLE_WRITE_ERROR */
-    }
-    return buf_add(&r->body, p, len) == 0 ? len : 0;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    http_req *r = ud;
-    size_t len = size * n;
-    /* A status line starts a new response (a redirect followed, a 100
-     * Continue): res.headers are those of the last one. */
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
-        r->head.n = 0;
-    return buf_add(&r->head, p, len) == 0 ? len : 0;
-}
 
 static int is_ows(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Pushes the header lines of h as {lower-case name = value}; a repeated
+/* Pushes the header lines in p as {lower-case name = value}; a repeated
  * header's values are joined with ", " (RFC 9110 5.3). */
-static void push_headers(lua_State *L, buf_t *h)
+static void push_headers(lua_State *L, const char *p, size_t n)
 {
-    lua_createtable(L, 0, 8);
-    char *p = h->p, *end = h->p + h->n;
-    while (p && p < end) {
-        char *eol = memchr(p, '\n', (size_t)(end - p));
-        char *line = p, *le = eol ? eol : end;
+    const char *end = p + n;
+    int lines = 0;
+    for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+        lines++;
+    lua_createtable(L, 0, lines > 2 ? lines - 2 : 0); /* less the status line and the blank one */
+    char small[64];
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line = p, *le = eol ? eol : end;
         p = eol ? eol + 1 : end;
         if (le - line >= 5 && memcmp(line, "HTTP/", 5) == 0)
             continue; /* the status line (its reason phrase may hold a ':') */
-        char *colon = memchr(line, ':', (size_t)(le - line));
+        const char *colon = memchr(line, ':', (size_t)(le - line));
         if (!colon || colon == line || is_ows(*line))
             continue; /* blank line, obsolete folding */
-        char *ne = colon;
+        const char *ne = colon;
         while (ne > line && is_ows(ne[-1]))
             ne--;
-        for (char *c = line; c < ne; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c += 'a' - 'A';
-        char *v = colon + 1;
+        size_t nn = (size_t)(ne - line);
+        char *name = nn <= sizeof small ? small : (char *)lua_newuserdatauv(L, nn, 0);
+        for (size_t i = 0; i < nn; i++) {
+            char c = line[i];
+            name[i] = c >= 'A' && c <= 'Z' ? (char)(c + 'a' - 'A') : c;
+        }
+        const char *v = colon + 1;
         while (v < le && is_ows(*v))
             v++;
         while (le > v && is_ows(le[-1]))
             le--;
-        lua_pushlstring(L, line, (size_t)(ne - line));
+        lua_pushlstring(L, name, nn);
+        if (name != small)
+            lua_remove(L, -2); /* the scratch userdata */
         lua_pushvalue(L, -1);
         if (lua_rawget(L, -3) == LUA_TNIL) {
             lua_pop(L, 1);
@@ -239,6 +237,88 @@ static void push_headers(lua_State *L, buf_t *h)
         }
         lua_rawset(L, -3);
     }
+}
+
+static int res_json(lua_State *L);
+
+/* res.headers, the first time it is read: made from the raw lines kept in
+ * the registry, then a plain field of res.  Pushes it (nil when res has no
+ * raw lines any more: the runbook set res.headers itself). */
+static int res_headers(lua_State *L, int res)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
+    int weak = lua_gettop(L);
+    lua_pushvalue(L, res);
+    if (lua_rawget(L, weak) != LUA_TSTRING) {
+        lua_pop(L, 2);
+        lua_pushnil(L);
+        return 1;
+    }
+    size_t n;
+    const char *raw = lua_tolstring(L, -1, &n);
+    push_headers(L, raw, n);
+    lua_pushliteral(L, "headers");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, res); /* from now on a plain field: __index no longer runs */
+    lua_pushvalue(L, res);
+    lua_pushnil(L);
+    lua_rawset(L, weak);
+    return 1;
+}
+
+/* The response metatable's __index: res:json(), and res.headers made when
+ * first read. */
+static int res_index(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        const char *k = lua_tostring(L, 2);
+        if (!strcmp(k, "headers"))
+            return res_headers(L, 1);
+        if (!strcmp(k, "json")) {
+            lua_pushcfunction(L, res_json);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int res_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs: res.headers is made first, so pairs(res) sees every field. */
+static int res_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushliteral(L, "headers");
+    if (lua_rawget(L, 1) == LUA_TNIL)
+        res_headers(L, 1);
+    lua_pushcfunction(L, res_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* __newindex (fields res does not hold): a runbook setting res.headers
+ * before reading it gets what it set, not the lines kept for it. */
+static int res_newindex(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING && !strcmp(lua_tostring(L, 2), "headers")) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
+        lua_pushvalue(L, 1);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
 }
 
 static const char *error_kind(CURLcode rc, int over_limit)
@@ -288,44 +368,56 @@ static int push_response(lua_State *L, void *op)
         return 0;
     }
     http_orphan = r; /* until every push below has succeeded */
+    http_easy *h = r->job.started ? r->h : NULL;
     char *url = NULL;
-    curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+    curl_off_t total_us = 0;
+    if (h) {
+        curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+        curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &total_us);
+    } else {
+        /* It never left its host's queue (timed out there): nothing sent. */
+        url = r->url.p;
+        total_us = (curl_off_t)(uv_now(tn_loop()) - r->start_ms) * 1000;
+    }
     if (!url)
         url = "";
-    curl_off_t total_us = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-    buf_t target = BUF_INIT;
-    buf_fmt(&target, "%s %s", r->method, url);
-    tn_run_call(tn_task_run(r->task), "http", buf_str(&target), (double)total_us / 1e6,
-                r->result == CURLE_OK ? "ok" : error_kind(r->result, r->over_limit));
-    buf_free(&target);
+    int over_limit = h && h->over_limit;
+    buf_reset(&http_target);
+    buf_addstr(&http_target, r->method);
+    buf_addc(&http_target, ' ');
+    buf_addstr(&http_target, url);
+    tn_run_call(tn_task_run(r->task), "http", buf_str(&http_target), (double)total_us / 1e6,
+                r->result == CURLE_OK ? "ok" : error_kind(r->result, over_limit));
     if (r->result != CURLE_OK) {
-        const char *kind = error_kind(r->result, r->over_limit);
-        if (r->over_limit) {
+        const char *kind = error_kind(r->result, over_limit);
+        if (over_limit) {
             char lim[32];
-            snprintf(lim, sizeof lim, "%zu", r->max_body);
+            snprintf(lim, sizeof lim, "%zu", r->q.max_body);
             tn_err_fail(L, kind, "%s %s: the response body is larger than max_body (%s bytes)",
                         r->method, url, lim);
         } else {
             tn_err_fail(L, kind, "%s %s failed: %s", r->method, url,
-                        r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+                        h && h->errbuf[0] ? h->errbuf : curl_easy_strerror(r->result));
         }
         http_orphan = NULL;
         req_release(r);
         return 2;
     }
     long status = 0;
-    curl_off_t us = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &us);
+    curl_off_t us = total_us;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     lua_createtable(L, 0, 6);
     lua_pushinteger(L, status);
     lua_setfield(L, -2, "status");
     lua_pushboolean(L, status >= 200 && status < 300);
     lua_setfield(L, -2, "ok");
-    push_headers(L, &r->head);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, r->body.p ? r->body.p : "", r->body.n);
+    /* res.headers is made when first read (res_index). */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
+    lua_pushvalue(L, -2);
+    lua_pushlstring(L, h->head.p ? h->head.p : "", h->head.n);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_pushlstring(L, h->body.p ? h->body.p : "", h->body.n);
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, (double)us / 1e6);
     lua_setfield(L, -2, "time");
@@ -489,8 +581,10 @@ static int has_crlf(const char *s, size_t n)
 }
 
 /* Adds the headers table at idx to r->headers; *has_ctype is set when one
- * of them is Content-Type.  Raises on a malformed table. */
-static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype)
+ * of them is Content-Type, *has_enc when one is Accept-Encoding, *has_ua
+ * when one is User-Agent.  Raises on a malformed table. */
+static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype, int *has_enc,
+                       int *has_ua)
 {
     char fixed[512];
     lua_pushnil(L);
@@ -513,6 +607,10 @@ static int add_headers(lua_State *L, http_req *r, int idx, int *has_ctype)
             return luaL_error(L, "http: malformed header '%s'", k);
         if (kn == 12 && strncasecmp(k, "content-type", 12) == 0)
             *has_ctype = 1;
+        if (kn == 15 && strncasecmp(k, "accept-encoding", 15) == 0)
+            *has_enc = 1;
+        if (kn == 10 && strncasecmp(k, "user-agent", 10) == 0)
+            *has_ua = 1;
         size_t need = kn + vn + 3;
         char *line = need <= sizeof fixed ? fixed : malloc(need);
         if (!line)
@@ -652,6 +750,7 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
     double ctimeout = tn_opt_duration(L, opts_idx, "connect_timeout", 0);
     int follow = opt_flag(L, opts_idx, "follow");
     int insecure = opt_flag(L, opts_idx, "insecure");
+    int compressed = opt_flag(L, opts_idx, "compressed");
     size_t max_body = HTTP_DEFAULT_MAX_BODY;
     if (opts_idx) {
         int mt = lua_getfield(L, opts_idx, "max_body");
@@ -680,17 +779,17 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
         http_orphan = NULL;
     }
     http_req *r = req_acquire();
-    if (!r) {
-        const char *why = dl_libs_error(DL_LIBCURL); /* libcurl is loaded on first use */
-        return luaL_error(L, "http: %s", why ? why : "out of memory");
-    }
-    http_orphan = r; /* released at the next start or push if anything below raises */
-    snprintf(r->method, sizeof r->method, "%s", method);
-    r->max_body = max_body;
-    r->errbuf[0] = '\0';
+    if (!r)
+        return luaL_error(L, "out of memory");
+    http_orphan = r;            /* released at the next start or push if anything below raises */
+    size_t mn = strlen(method); /* < HTTP_METHOD_MAX: check_method or a literal */
+    memcpy(r->method, method, mn + 1);
+    buf_reset(&r->url);
+    if (buf_add(&r->url, http_url.p, http_url.n) < 0)
+        goto nomem;
 
-    int has_ctype = 0;
-    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype) < 0)
+    int has_ctype = 0, has_enc = 0, has_ua = 0;
+    if (headers_idx && add_headers(L, r, headers_idx, &has_ctype, &has_enc, &has_ua) < 0)
         goto nomem;
     if (is_json && !has_ctype) {
         struct curl_slist *l = curl_slist_append(r->headers, "Content-Type: application/json");
@@ -698,56 +797,46 @@ static int http_start(lua_State *L, const char *method, int url_idx, int body_id
             goto nomem;
         r->headers = l;
     }
-
-    CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, http_url.p);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms_of(timeout));
-    if (ctimeout > 0)
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms_of(ctimeout));
-    if (follow) {
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
-    }
-    if (insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (r->headers)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-
-    int is_post = strcmp(method, "POST") == 0;
-    if (is_head) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (!is_get && !is_post) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (r->headers && !has_ua) { /* a list of its own replaces the handle's */
+        struct curl_slist *l = curl_slist_append(r->headers, HTTP_EASY_USER_AGENT);
+        if (!l)
+            goto nomem;
+        r->headers = l;
     }
     /* PUT and PATCH without a body still say Content-Length: 0. */
-    if (body || is_post || !strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
-        r->send.n = 0;
+    int has_body =
+        body || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
+    if (has_body) {
+        buf_reset(&r->send);
         if (buf_add(&r->send, body ? body : "", bodyn) < 0)
             goto nomem;
-        if (is_get)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "GET");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodyn);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->send.p);
     }
+    /* Set on a handle when the request starts (http_easy_setup).  Decoding
+     * is on when asked for: compressed = true (curl offers what it can
+     * decode) or an Accept-Encoding header of the runbook's own (sent as
+     * given, and the answer decoded). */
+    r->q = (http_easy_req){
+        .url = r->url.p,
+        .method = r->method,
+        .body = has_body ? r->send.p : NULL,
+        .bodyn = bodyn,
+        .has_body = has_body,
+        .headers = r->headers,
+        .connect_timeout_ms = ctimeout > 0 ? ms_of(ctimeout) : 0,
+        .max_body = max_body,
+        .follow = follow,
+        .insecure = insecure,
+        .decode = compressed || has_enc,
+    };
 
     r->task = t;
-    r->job.done = req_done;
+    r->start_ms = uv_now(tn_loop());
     http_orphan = NULL;
-    if (http_multi_add(e, &r->job) < 0) {
+    if (http_multi_add(&r->job, http_url.p, ms_of(timeout)) < 0) {
         req_release(r);
-        return tn_err_fail(L, "protocol", "%s %s: libcurl could not start the request", method,
-                           http_url.p);
+        const char *why = dl_libs_error(DL_LIBCURL); /* libcurl is loaded on first use */
+        return tn_err_fail(L, "protocol", "%s %s: %s", method, http_url.p,
+                           why ? why : "libcurl could not start the request");
     }
     r->prev = NULL;
     r->next = http_inflight;
@@ -849,15 +938,25 @@ static int l_patch(lua_State *L)
 
 int http_lua_open(lua_State *L)
 {
-    /* The metatable every response shares: res:json(). */
-    lua_createtable(L, 0, 2);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, res_json);
-    lua_setfield(L, -2, "json");
+    /* The metatable every response shares: res:json(), res.headers made
+     * when first read. */
+    lua_createtable(L, 0, 4);
+    lua_pushcfunction(L, res_index);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, res_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, res_pairs);
+    lua_setfield(L, -2, "__pairs");
     lua_pushliteral(L, "http.response");
     lua_setfield(L, -2, "__name");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &http_res_mt_key);
+    /* The raw header lines of responses whose headers were not read yet. */
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &http_hdr_key);
 
     static const luaL_Reg fns[] = {
         {"request", l_request}, {"get", l_get},     {"head", l_head},     {"post", l_post},
