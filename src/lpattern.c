@@ -102,14 +102,21 @@ typedef struct MatchState {
 
 
 /*
-** tocsin: the CPU budget. A step is about one call of 'match' or one
+** tocsin: the CPU budget. A step is about one pattern item tried or one
 ** character looked at (a few nanoseconds), so looking at the clock every
 ** CHECK_STEPS steps costs little and leaves about a millisecond between two
-** looks. (One greedy repetition's scan is counted when it ends: it is linear,
-** at most the subject's length times its class's.)
+** looks. Counted where the work is, and no more often, as counting is on
+** the matcher's hottest path: each single-char class item tried ('dflt' in
+** 'match', by its length), each start position ('reprepstate'), each step
+** of a lazy repetition, of a balance, of a back-reference; one greedy
+** repetition's scan when it ends (it is linear, at most the subject's length
+** times its class's). Whatever else 'match' does between two counted steps
+** is bounded by the pattern's length and MAXCCALLS.
 */
 #define CHECK_STEPS	100000
 
+/* cold and out of line: keeps 'match' small around its many counts */
+__attribute__((noinline, cold))
 static void check_cpu (lua_State *L, ptrdiff_t *steps) {
   *steps = CHECK_STEPS;
   if (engine_cpu_exceeded(L))
@@ -317,7 +324,7 @@ static const char *match_capture (MatchState *ms, const char *s, int l) {
   l = check_capture(ms, l);
   len = ms->capture[l].len;
   if ((size_t)(ms->src_end-s) >= len)  /* tocsin: (not for a position) */
-    count_steps(ms, len / 16);  /* tocsin: the memcmp below */
+    count_steps(ms, len / 16 + 1);  /* tocsin: the memcmp below */
   if ((size_t)(ms->src_end-s) >= len &&
       memcmp(ms->capture[l].init, s, len) == 0)
     return s+len;
@@ -329,7 +336,6 @@ static const char *match (MatchState *ms, const char *s, const char *p) {
   if (l_unlikely(ms->matchdepth-- == 0))
     luaL_error(ms->L, "pattern too complex");
   init: /* using goto's to optimize tail recursion */
-  count_steps(ms, 1);  /* tocsin */
   if (p != ms->p_end) {  /* end of pattern? */
     switch (*p) {
       case '(': {  /* start capture */
@@ -528,6 +534,7 @@ static void prepstate (MatchState *ms, lua_State *L,
 
 
 static void reprepstate (MatchState *ms) {
+  count_steps(ms, 1);  /* tocsin: one start position */
   ms->level = 0;
   lua_assert(ms->matchdepth == MAXCCALLS);
 }
