@@ -107,11 +107,11 @@ typedef struct MatchState {
 ** CHECK_STEPS steps costs little and leaves about a millisecond between two
 ** looks. Counted where the work is, and no more often, as counting is on
 ** the matcher's hottest path: each single-char class item tried ('dflt' in
-** 'match', by its length), each start position ('reprepstate'), each step
-** of a lazy repetition, of a balance, of a back-reference; one greedy
-** repetition's scan when it ends (it is linear, at most the subject's length
-** times its class's). Whatever else 'match' does between two counted steps
-** is bounded by the pattern's length and MAXCCALLS.
+** 'match', by its length), each step of a lazy repetition, of a balance, of
+** a back-reference; the scan of a greedy repetition, and the start positions
+** find and gmatch tried, when they end (both linear, the work at each
+** position being counted or bounded). Whatever else 'match' does between two
+** counted steps is bounded by the pattern's length and MAXCCALLS.
 */
 #define CHECK_STEPS	100000
 
@@ -534,7 +534,6 @@ static void prepstate (MatchState *ms, lua_State *L,
 
 
 static void reprepstate (MatchState *ms) {
-  count_steps(ms, 1);  /* tocsin: one start position */
   ms->level = 0;
   lua_assert(ms->matchdepth == MAXCCALLS);
 }
@@ -574,6 +573,7 @@ static int str_find_aux (lua_State *L, int find) {
       const char *res;
       reprepstate(&ms);
       if ((res=match(&ms, s1, p)) != NULL) {
+        count_steps(&ms, s1 - (s + init) + 1);  /* tocsin: the positions tried */
         if (find) {
           lua_pushinteger(L, (s1 - s) + 1);  /* start */
           lua_pushinteger(L, res - s);   /* end */
@@ -583,6 +583,7 @@ static int str_find_aux (lua_State *L, int find) {
           return push_captures(&ms, s1, res);
       }
     } while (s1++ < ms.src_end && !anchor);
+    count_steps(&ms, s1 - (s + init));  /* tocsin */
   }
   luaL_pushfail(L);  /* not found */
   return 1;
@@ -616,10 +617,12 @@ static int gmatch_aux (lua_State *L) {
     const char *e;
     reprepstate(&gm->ms);
     if ((e = match(&gm->ms, src, gm->p)) != NULL && e != gm->lastmatch) {
+      count_steps(&gm->ms, src - gm->src + 1);  /* tocsin: the positions tried */
       gm->src = gm->lastmatch = e;
       return push_captures(&gm->ms, src, e);
     }
   }
+  count_steps(&gm->ms, src - gm->src);  /* tocsin */
   return 0;  /* not found */
 }
 
@@ -734,6 +737,7 @@ static int str_gsub (lua_State *L) {
   prepstate(&ms, L, src, srcl, p, lp);
   while (n < max_s) {
     const char *e;
+    count_steps(&ms, 1);  /* tocsin: one position tried */
     reprepstate(&ms);  /* (re)prepare state for new match */
     if ((e = match(&ms, src, p)) != NULL && e != lastmatch) {  /* match? */
       n++;
