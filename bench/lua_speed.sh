@@ -23,6 +23,7 @@ if [ -n "${BASE:-}" ]; then
   cmds+=("$BASE run bench/cpu.lua --set rounds=$WORK")
 fi
 declare -A best # best[name/part] seconds; parts: those cpu.lua prints, "total", "process"
+declare -A totals # totals[name]: each round's total, in order
 parts=()
 
 keep() { # NAME PART SECONDS
@@ -48,6 +49,7 @@ for r in $(seq "$ROUNDS"); do
       [ "$r" = 1 ] && [ "$i" = 0 ] && parts+=("$part")
     done < <(grep '^part ' <<<"$out")
     keep "$n" total "$total"
+    totals[$n]+="$total "
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
     keep "$n" process "$wall"
     line+=$(printf '  %s %.4f s' "$n" "$total")
@@ -68,3 +70,14 @@ for p in "${parts[@]}" total process; do
   echo "$row"
 done
 echo "(process: the whole command, start-up included: wall time, so the machine's load shows)"
+# Rounds pair the binaries within seconds of each other: the median of the
+# per-round ratios is steadier than bests taken in different rounds when the
+# machine's load moves.
+for n in "${names[@]}"; do
+  [ "$n" = lua5.4 ] && continue
+  paste <(tr ' ' '\n' <<<"${totals[lua5.4]}") <(tr ' ' '\n' <<<"${totals[$n]}") |
+    awk -v n="$n" 'NF == 2 { r[++k] = $1 / $2 } END {
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+      m = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+      printf "  %s: median of the %d per-round total ratios %.2f (min %.2f, max %.2f)\n", n, k, m, r[1], r[k] }'
+done
