@@ -1,6 +1,6 @@
 /* engine.c — runbook states: a sandboxed Lua state per runbook file, built
- * from an allow-list, with a counting allocator (memory cap) and a count hook
- * (CPU budget per run); loading a file without letting it perform I/O. */
+ * from an allow-list, with a counting allocator (memory cap) and a CPU budget
+ * per run (engine_cpu.c); loading a file without letting it perform I/O. */
 #include "engine.h"
 
 #include <lauxlib.h>
@@ -47,68 +47,6 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (p)
         st->mem_used = st->mem_used - old + nsize;
     return p;
-}
-
-/* ---- CPU --------------------------------------------------------------- */
-
-#define HOOK_COUNT 1000
-#define OUTSIDE_HOOKS 100000 /* x HOOK_COUNT instructions: about a second */
-
-static void cpu_hook(lua_State *L, lua_Debug *ar);
-
-volatile sig_atomic_t engine_interrupted;
-
-int engine_cpu_exceeded(lua_State *L)
-{
-    if (engine_interrupted)
-        return 1;
-    tn_state *st = engine_state_of(L);
-    uint64_t now = uv_hrtime();
-    if (st->current) {
-        tn_run *r = tn_task_run(st->current);
-        return r->cpu_exceeded || r->cpu_ns + (now - st->slice_start) > r->cpu_limit_ns;
-    }
-    if (st->load_deadline)
-        return now > st->load_deadline;
-    /* Runbook code the host runs outside any task: a __tostring of an
-     * error value, __close handlers of a task cancelled from a callback.
-     * Nothing else bounds it. */
-    return ++st->outside_hooks > OUTSIDE_HOOKS;
-}
-
-int engine_cpu_raise(lua_State *L)
-{
-    tn_state *st = engine_state_of(L);
-    if (engine_interrupted) {
-        lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
-        tn_err_push(L, "canceled", "interrupted by signal %d", (int)engine_interrupted);
-    } else if (st->current) {
-        tn_run *r = tn_task_run(st->current);
-        if (!r->cpu_exceeded) {
-            r->cpu_exceeded = 1;
-            /* From now on every instruction raises, so a pcall loop cannot
-             * swallow the error and keep spinning. */
-            lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
-        }
-        char secs[32];
-        snprintf(secs, sizeof secs, "%g", st->cpu_limit);
-        tn_err_push(L, "limit", "CPU limit of %ss of Lua execution exceeded in runbook %s", secs,
-                    st->name);
-    } else if (st->load_deadline) {
-        lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
-        tn_err_push(L, "limit", "CPU limit exceeded while loading %s", st->path);
-    } else {
-        tn_err_push(L, "limit", "CPU limit exceeded by code running outside a task in runbook %s",
-                    st->name);
-    }
-    return lua_error(L);
-}
-
-static void cpu_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    if (engine_cpu_exceeded(L))
-        engine_cpu_raise(L);
 }
 
 /* ---- sandbox functions ------------------------------------------------- */
@@ -274,8 +212,10 @@ static int l_set_limits(lua_State *L)
         return luaL_error(L, "%s", msg);
     st->cpu_limit = cpu;
     st->mem_limit = mem;
-    if (st->current)
+    if (st->current) {
         tn_task_run(st->current)->cpu_limit_ns = (uint64_t)(cpu * 1e9);
+        engine_cpu_limit_changed(st);
+    }
     return 0;
 }
 
@@ -433,6 +373,11 @@ static int state_setup(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+    /* Coroutines a task resumes run at full speed with it (engine_cpu.c);
+     * the prelude wraps these. */
+    lua_getglobal(L, "coroutine");
+    engine_cpu_register_coroutine(L);
+    lua_pop(L, 1);
     /* Its __index is the real string table: ("").dump must not be there. */
     lua_getglobal(L, "string");
     lua_pushnil(L);
@@ -484,7 +429,7 @@ tn_state *tn_state_new(const char *path, const tn_settings *s, char *err, size_t
     }
     st->L = L;
     *(tn_state **)lua_getextraspace(L) = st;
-    lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    engine_cpu_hook(L); /* threads made from it inherit the hook */
     lua_pushcfunction(L, state_setup);
     lua_pushlightuserdata(L, st);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -545,10 +490,13 @@ int tn_state_load(tn_state *st, char *err, size_t errlen)
     st->loading = 1;
     st->io_at_load = 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->chunk_ref);
+    engine_cpu_session cpu;
+    engine_cpu_enter(st, L, &cpu);
     int rc = lua_pcall(L, 0, 1, 0);
+    engine_cpu_leave(&cpu);
     st->loading = 0;
     st->load_deadline = 0;
-    lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    engine_cpu_hook(L); /* not the every-instruction hook of a spent budget */
     if (st->io_at_load && rc == LUA_OK && lua_istable(L, -1)) {
         /* It returned a runbook table after swallowing the error of a
          * primitive called at its top level: a runbook must not do that. */

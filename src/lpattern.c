@@ -1,8 +1,10 @@
 /* lpattern.c — Lua 5.4.4's pattern matching (string.find, match, gmatch,
- * gsub) copied from lstrlib.c, changed only to count its steps and stop on the
- * running run's CPU budget: the stock functions run in C, out of the count
- * hook's reach, so one backtracking pattern could freeze the whole process.
- * Everything else (results, error messages) is Lua 5.4.4's; see vendor/README.md.
+ * gsub) copied from lstrlib.c, changed to count its steps and stop on the
+ * running run's CPU budget (the stock functions run in C, out of the hook's
+ * reach, so one backtracking pattern could freeze the whole process), and to
+ * read a class letter without ctype calls (match_class: same answers in the C
+ * locale). Everything else (results, error messages) is Lua 5.4.4's; see
+ * vendor/README.md.
  *
  * Derived from lstrlib.c of Lua 5.4.4 (Debian source package lua5.4 5.4.4):
  ******************************************************************************
@@ -102,14 +104,21 @@ typedef struct MatchState {
 
 
 /*
-** tocsin: the CPU budget. A step is about one call of 'match' or one
+** tocsin: the CPU budget. A step is about one pattern item tried or one
 ** character looked at (a few nanoseconds), so looking at the clock every
 ** CHECK_STEPS steps costs little and leaves about a millisecond between two
-** looks. (One greedy repetition's scan is counted when it ends: it is linear,
-** at most the subject's length times its class's.)
+** looks. Counted where the work is, and no more often, as counting is on
+** the matcher's hottest path: each single-char class item tried ('dflt' in
+** 'match', by its length), each step of a lazy repetition, of a balance, of
+** a back-reference; the scan of a greedy repetition, and the start positions
+** find and gmatch tried, when they end (both linear, the work at each
+** position being counted or bounded). Whatever else 'match' does between two
+** counted steps is bounded by the pattern's length and MAXCCALLS.
 */
 #define CHECK_STEPS	100000
 
+/* cold and out of line: keeps 'match' small around its many counts */
+__attribute__((noinline, cold))
 static void check_cpu (lua_State *L, ptrdiff_t *steps) {
   *steps = CHECK_STEPS;
   if (engine_cpu_exceeded(L))
@@ -176,9 +185,15 @@ static const char *classend (MatchState *ms, const char *p) {
 }
 
 
+/*
+** tocsin: 'cl | 0x20' and 'cl & 0x20' for tolower(cl) and islower(cl): the
+** same in the C locale (Tocsin never calls setlocale) for the ASCII letters
+** the switch knows, and any other 'cl' still ends in 'default'. Saves two
+** ctype calls per character matched against a class.
+*/
 static int match_class (int c, int cl) {
   int res;
-  switch (tolower(cl)) {
+  switch (cl | 0x20) {
     case 'a' : res = isalpha(c); break;
     case 'c' : res = iscntrl(c); break;
     case 'd' : res = isdigit(c); break;
@@ -192,7 +207,7 @@ static int match_class (int c, int cl) {
     case 'z' : res = (c == 0); break;  /* deprecated option */
     default: return (cl == c);
   }
-  return (islower(cl) ? res : !res);
+  return ((cl & 0x20) ? res : !res);
 }
 
 
@@ -317,7 +332,7 @@ static const char *match_capture (MatchState *ms, const char *s, int l) {
   l = check_capture(ms, l);
   len = ms->capture[l].len;
   if ((size_t)(ms->src_end-s) >= len)  /* tocsin: (not for a position) */
-    count_steps(ms, len / 16);  /* tocsin: the memcmp below */
+    count_steps(ms, len / 16 + 1);  /* tocsin: the memcmp below */
   if ((size_t)(ms->src_end-s) >= len &&
       memcmp(ms->capture[l].init, s, len) == 0)
     return s+len;
@@ -329,7 +344,6 @@ static const char *match (MatchState *ms, const char *s, const char *p) {
   if (l_unlikely(ms->matchdepth-- == 0))
     luaL_error(ms->L, "pattern too complex");
   init: /* using goto's to optimize tail recursion */
-  count_steps(ms, 1);  /* tocsin */
   if (p != ms->p_end) {  /* end of pattern? */
     switch (*p) {
       case '(': {  /* start capture */
@@ -567,6 +581,7 @@ static int str_find_aux (lua_State *L, int find) {
       const char *res;
       reprepstate(&ms);
       if ((res=match(&ms, s1, p)) != NULL) {
+        count_steps(&ms, s1 - (s + init) + 1);  /* tocsin: the positions tried */
         if (find) {
           lua_pushinteger(L, (s1 - s) + 1);  /* start */
           lua_pushinteger(L, res - s);   /* end */
@@ -576,6 +591,7 @@ static int str_find_aux (lua_State *L, int find) {
           return push_captures(&ms, s1, res);
       }
     } while (s1++ < ms.src_end && !anchor);
+    count_steps(&ms, s1 - (s + init));  /* tocsin */
   }
   luaL_pushfail(L);  /* not found */
   return 1;
@@ -609,10 +625,12 @@ static int gmatch_aux (lua_State *L) {
     const char *e;
     reprepstate(&gm->ms);
     if ((e = match(&gm->ms, src, gm->p)) != NULL && e != gm->lastmatch) {
+      count_steps(&gm->ms, src - gm->src + 1);  /* tocsin: the positions tried */
       gm->src = gm->lastmatch = e;
       return push_captures(&gm->ms, src, e);
     }
   }
+  count_steps(&gm->ms, src - gm->src);  /* tocsin */
   return 0;  /* not found */
 }
 
@@ -727,6 +745,7 @@ static int str_gsub (lua_State *L) {
   prepstate(&ms, L, src, srcl, p, lp);
   while (n < max_s) {
     const char *e;
+    count_steps(&ms, 1);  /* tocsin: one position tried */
     reprepstate(&ms);  /* (re)prepare state for new match */
     if ((e = match(&ms, src, p)) != NULL && e != lastmatch) {  /* match? */
       n++;

@@ -57,6 +57,7 @@
 */
 #define CHECK_STEPS	100000
 
+__attribute__((noinline, cold))  /* tocsin: out of the loops' way */
 static void check_cpu (lua_State *L, ptrdiff_t *steps) {
   *steps = CHECK_STEPS;
   if (engine_cpu_exceeded(L))

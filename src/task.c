@@ -429,7 +429,10 @@ static void task_step(tn_task *t)
     st->outside_hooks = 0;
     st->slice_start = uv_hrtime();
     int nres = 0;
+    engine_cpu_session cpu; /* the slice runs at full speed, watched */
+    engine_cpu_enter(st, co, &cpu);
     int rc = lua_resume(co, NULL, nargs, &nres);
+    engine_cpu_leave(&cpu);
     r->cpu_ns += uv_hrtime() - st->slice_start;
     st->current = NULL;
     if (rc == LUA_YIELD) {
@@ -484,6 +487,7 @@ static tn_task *task_new(lua_State *L, tn_run *r, tn_task *parent, int nargs)
     lua_pushvalue(L, -1);
     t->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     t->co = lua_newthread(L);
+    engine_cpu_hook(t->co); /* L may be running without one (engine_cpu.c) */
     /* The prelude's coroutine.resume/close refuse task threads: only the
      * scheduler resumes them. */
     lua_getfield(L, LUA_REGISTRYINDEX, TASK_THREADS);
