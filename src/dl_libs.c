@@ -41,7 +41,6 @@
     V(curl_global_cleanup, (void), ())                                                             \
     X(CURL *, curl_easy_init, (void), (), NULL)                                                    \
     V(curl_easy_cleanup, (CURL * c), (c))                                                          \
-    V(curl_easy_reset, (CURL * c), (c))                                                            \
     X(CURLcode, curl_easy_perform, (CURL * c), (c), CURLE_FAILED_INIT)                             \
     X(const char *, curl_easy_strerror, (CURLcode code), (code), "libcurl could not be loaded")    \
     X(struct curl_slist *, curl_slist_append, (struct curl_slist * l, const char *s), (l, s),      \
